@@ -4,8 +4,8 @@ Production uses Mosquitto or an EMQX cluster; this wraps amqtt (pure Python, asy
 so `make demo` needs nothing installed system-wide. It runs in its own thread with its own
 event loop, so the rest of a process stays synchronous, and it binds to loopback only.
 
-Per-gate credentials and topic ACLs: pass ``users`` (name -> password) and ``acl``
-(name -> topics the user may publish/subscribe); anonymous access is then refused.
+Per-gate credentials and topic ACLs: pass ``users`` (name -> password), ``publish_acl`` and
+``subscribe_acl`` (name -> topic filters); anonymous access is then refused.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ class EmbeddedBroker:
     port: int = 0
     users: dict[str, str] | None = None
     password_file: Path | None = None
-    acl: dict[str, list[str]] | None = None
+    publish_acl: dict[str, list[str]] | None = None
+    subscribe_acl: dict[str, list[str]] | None = None
     kind: str = "embedded"
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
@@ -75,10 +76,10 @@ class EmbeddedBroker:
             }
         else:
             plugins["amqtt.plugins.authentication.AnonymousAuthPlugin"] = {"allow_anonymous": True}
-        if self.acl is not None:
+        if self.publish_acl is not None or self.subscribe_acl is not None:
             plugins["amqtt.plugins.topic_checking.TopicAccessControlListPlugin"] = {
-                "acl": self.acl,
-                "publish_acl": self.acl,
+                "acl": self.subscribe_acl or {},
+                "publish_acl": self.publish_acl or {},
             }
         return {
             "listeners": {

@@ -1,0 +1,287 @@
+"""``autogate demo``: a whole hall on one machine, on embedded defaults.
+
+Starts the embedded MQTT broker on a free loopback port (per-process accounts, no anonymous
+access), central on SQLite at http://127.0.0.1:8000, N simulated gates as separate processes
+(each with its own signing key and broker account) and a stream of synthetic travelers, then
+prints the URL and freshly generated logins. With ``--seconds`` it stops by itself: gates first
+(so their outboxes drain), then central; the last line printed is one JSON object counting what
+central stored in its database.
+
+Every run starts from a fresh demo database and fresh keys under ``--workdir``, so it can run
+twice in a row without cleanup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.keys import generate_keypair
+from protocol.topics import WATCHLIST_NOTICE, all_gates, gate_commands, gate_events, gate_health, gate_state
+from simulators.broker import EmbeddedBroker, free_port
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "supervisor", "cctv_operator", "officer", "backoffice", "report_only")
+DIRECTIONS = ("departure", "departure", "arrival", "arrival")
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def _autogate(*args: str) -> list[str]:
+    return [sys.executable, "-m", "autogate", *args]
+
+
+def _wait_http(url: str, timeout_s: float, stop: threading.Event) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not stop.is_set():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        stop.wait(0.25)
+    return False
+
+
+class Hall:
+    """The processes of one demo run and the order in which they start and stop."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.workdir: Path = args.workdir.resolve()
+        self.run_dir = self.workdir / "run"
+        self.children: list[Child] = []
+        self.broker: EmbeddedBroker | None = None
+        self.stop = threading.Event()
+        self.gate_ids = [f"gate-{i:02d}" for i in range(1, args.gates + 1)]
+        self.logins: dict[str, str] = {}
+        self.central_env: dict[str, str] = {}
+
+    # -- setup -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        if self.run_dir.exists():
+            shutil.rmtree(self.run_dir)
+        (self.run_dir / "logs").mkdir(parents=True)
+        (self.run_dir / "keys").mkdir()
+        os.chmod(self.run_dir / "keys", 0o700)
+
+    def start_broker(self) -> None:
+        self.broker_passwords = {name: secrets.token_urlsafe(18) for name in ["central", *self.gate_ids]}
+        # Each gate may publish only under its own topics; central reads everything.
+        publish = {"central": [all_gates("commands"), WATCHLIST_NOTICE]}
+        subscribe = {"central": [all_gates("events"), all_gates("state"), all_gates("health")]}
+        for gate in self.gate_ids:
+            publish[gate] = [gate_events(gate), gate_state(gate), gate_health(gate)]
+            subscribe[gate] = [gate_commands(gate), WATCHLIST_NOTICE]
+        self.broker = EmbeddedBroker(
+            users=self.broker_passwords, publish_acl=publish, subscribe_acl=subscribe
+        ).start()
+
+    def _run_central_cli(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            _autogate("central", *args),
+            env=self.central_env,
+            input=stdin.encode() if stdin is not None else None,
+            capture_output=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"`autogate central {' '.join(args)}` failed: {result.stderr.decode(errors='replace')[-2000:]}"
+            )
+        return result.stdout.decode()
+
+    def setup_central(self) -> None:
+        assert self.broker is not None
+        central_key = generate_keypair()
+        key_file = self.run_dir / "keys" / "central.key"
+        central_key.save(key_file)
+        self.central_public_key = central_key.public.b64
+        self.central_env = {
+            **os.environ,
+            "AUTOGATE_CENTRAL_DATABASE_URL": f"sqlite:///{self.run_dir / 'central.db'}",
+            "AUTOGATE_CENTRAL_SECRET_KEY": secrets.token_urlsafe(48),
+            "AUTOGATE_CENTRAL_DEMO_MODE": "true",
+            "AUTOGATE_CENTRAL_CENTRAL_KEY_FILE": str(key_file),
+            "AUTOGATE_CENTRAL_MQTT__HOST": self.broker.host,
+            "AUTOGATE_CENTRAL_MQTT__PORT": str(self.broker.port),
+            "AUTOGATE_CENTRAL_MQTT__USERNAME": "central",
+            "AUTOGATE_CENTRAL_MQTT__PASSWORD": self.broker_passwords["central"],
+            "AUTOGATE_CENTRAL_HTTP__HOST": "127.0.0.1",
+            "AUTOGATE_CENTRAL_HTTP__PORT": str(self.args.http_port),
+        }
+        self._run_central_cli("init-db")
+        for role in ROLES:
+            password = secrets.token_urlsafe(12)
+            self._run_central_cli("create-user", f"demo_{role}", "--role", role, "--password-stdin", stdin=password + "\n")
+            self.logins[f"demo_{role}"] = password
+        self.gate_keys = {}
+        for index, gate in enumerate(self.gate_ids):
+            pair = generate_keypair()
+            path = self.run_dir / "keys" / f"{gate}.key"
+            pair.save(path)
+            self.gate_keys[gate] = path
+            self._run_central_cli(
+                "add-gate", gate, "--public-key", pair.public.b64,
+                "--direction", DIRECTIONS[index % len(DIRECTIONS)], "--name", f"Gate {index + 1}",
+            )
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Child:
+        log_path = self.run_dir / "logs" / f"{name}.log"
+        with open(log_path, "wb") as log_file:
+            process = subprocess.Popen(
+                command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        child = Child(name, process, log_path)
+        self.children.append(child)
+        return child
+
+    def start_central(self) -> None:
+        self._spawn("central", _autogate("central", "serve"), self.central_env)
+        url = f"http://127.0.0.1:{self.args.http_port}/healthz"
+        if not _wait_http(url, 60, self.stop):
+            raise RuntimeError(f"central did not answer on {url}; see {self.run_dir / 'logs' / 'central.log'}")
+
+    def start_gates(self) -> None:
+        assert self.broker is not None
+        for index, gate in enumerate(self.gate_ids):
+            config = {
+                "gate_id": gate,
+                "direction": DIRECTIONS[index % len(DIRECTIONS)],
+                "mqtt": {
+                    "host": self.broker.host,
+                    "port": self.broker.port,
+                    "username": gate,
+                    "password": self.broker_passwords[gate],
+                },
+                "key_file": str(self.gate_keys[gate]),
+                "central_public_key": self.central_public_key,
+                "data_dir": str(self.run_dir / gate),
+                "heartbeat_interval_s": 5,
+                "simulate_travelers": {"rate_per_min": self.args.rate, "seed": self.args.seed + index},
+            }
+            config_path = self.run_dir / f"{gate}.json"
+            config_path.write_text(json.dumps(config, indent=2))
+            os.chmod(config_path, 0o600)
+            self._spawn(gate, _autogate("edge", "run", "--config", str(config_path)), dict(os.environ))
+
+    # -- shutdown ----------------------------------------------------------------------------
+    def _terminate(self, child: Child, timeout_s: float) -> None:
+        if child.process.poll() is not None:
+            return
+        child.process.send_signal(signal.SIGTERM)
+        try:
+            child.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0f s; killing it", child.name, timeout_s)
+            child.process.kill()
+            child.process.wait(10)
+
+    def shutdown(self) -> None:
+        gates = [c for c in self.children if c.name != "central"]
+        for child in gates:  # gates first: they flush their outboxes while central still ingests
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in gates:
+            self._terminate(child, 30)
+        for child in self.children:
+            if child.name == "central":
+                self._terminate(child, 30)
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+    def stats(self) -> dict[str, object]:
+        out = self._run_central_cli("stats", "--json")
+        return json.loads(out.strip().splitlines()[-1])
+
+    def dead_children(self) -> list[Child]:
+        return [c for c in self.children if c.process.poll() is not None]
+
+
+def _banner(hall: Hall) -> str:
+    lines = [
+        "",
+        "autogate demo is running",
+        f"  console:  http://127.0.0.1:{hall.args.http_port}/  (supervisor console at /console)",
+        f"  broker:   mqtt://{hall.broker.host}:{hall.broker.port} (per-process accounts)" if hall.broker else "",
+        f"  gates:    {', '.join(hall.gate_ids)}",
+        f"  logs:     {hall.run_dir / 'logs'}",
+        "  logins (generated for this run):",
+    ]
+    width = max(len(name) for name in hall.logins)
+    lines += [f"    {name.ljust(width)}  {password}" for name, password in hall.logins.items()]
+    lines.append("  stop with Ctrl-C" if not hall.args.seconds else f"  stopping by itself after {hall.args.seconds:g} s")
+    return "\n".join(line for line in lines if line != "")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="autogate demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (0: until Ctrl-C)")
+    parser.add_argument("--gates", type=int, default=4, help="number of simulated gates")
+    parser.add_argument("--rate", type=float, default=12.0, help="travelers per minute per gate")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the traveler streams")
+    parser.add_argument("--http-port", type=int, default=8000, help="central's HTTP port")
+    parser.add_argument("--workdir", type=Path, default=Path(".autogate-demo"), help="keys, databases and logs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("amqtt").setLevel(logging.ERROR)
+    logging.getLogger("transitions").setLevel(logging.ERROR)
+
+    hall = Hall(args)
+    signal.signal(signal.SIGTERM, lambda *_: hall.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: hall.stop.set())
+    summary: dict[str, object] = {}
+    code = 0
+    try:
+        hall.prepare()
+        hall.start_broker()
+        hall.setup_central()
+        hall.start_central()
+        hall.start_gates()
+        print(_banner(hall), flush=True)
+        deadline = time.monotonic() + args.seconds if args.seconds else None
+        while not hall.stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            dead = hall.dead_children()
+            if dead:
+                names = ", ".join(f"{c.name} (exit {c.process.returncode}, log {c.log_path})" for c in dead)
+                log.error("demo process died: %s", names)
+                code = 1
+                break
+            hall.stop.wait(0.5)
+    except Exception as exc:  # report any setup failure in one line, then clean up below
+        log.error("demo failed: %s", exc)
+        code = 1
+    finally:
+        hall.shutdown()
+    try:
+        summary = hall.stats()
+    except Exception as exc:
+        log.error("could not read the demo database: %s", exc)
+        code = code or 1
+    summary.setdefault("gates", len(hall.gate_ids))
+    summary["url"] = f"http://127.0.0.1:{args.http_port}/"
+    print(json.dumps(summary, sort_keys=True), flush=True)
+    return code
