@@ -1,0 +1,363 @@
+"""A deterministic, in-process gate: doors, beams, lights and fire alarm with no hardware.
+
+For gate-machine tests and the hall simulator. Time moves only through the injected scheduler
+(a ``ManualScheduler`` by default, so ``hw.scheduler.advance(1.0)`` completes a 1 s door move), or
+not at all with ``instant=True``, where every movement completes inside ``execute``.
+
+The world is simulated, not scripted: travellers walk along the beam track one beam at a time
+and the same ``MantrapTracker`` the GPIO adapter uses turns beam changes into ``PERSON_*`` and
+``TAILGATING`` events; a door closing on a blocked doorway beam reverses (``DOOR_OBSTRUCTED``).
+The interlocks are the shared ``check_command``, so the simulator refuses exactly what real
+hardware refuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edge.hardware.base import (
+    DOOR_NAMES,
+    INDICATOR_OUTPUTS,
+    DoorAction,
+    DoorCommand,
+    DoorName,
+    DoorPosition,
+    GateHardware,
+    HardwareEventKind,
+    Indicator,
+    IndicatorOutputs,
+)
+from edge.hardware.clock import Cancellable, ManualScheduler, Scheduler
+from edge.hardware.errors import HardwareError, SimulationError
+from edge.hardware.faults import FaultSet
+from edge.hardware.interlock import check_command
+from edge.hardware.mantrap import MantrapTracker, zone_beam
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _SimDoor:
+    name: DoorName
+    position: DoorPosition = DoorPosition.CLOSED
+    target: DoorPosition | None = None
+    pending: Cancellable | None = None
+    jammed: bool = False
+    obstruct_next_close: bool = False
+    sensor_broken: bool = False
+    move: int = 0  # bumped per movement, so a stale timer cannot complete a newer one
+
+
+@dataclass
+class _Person:
+    cells: list[int] = field(default_factory=list)  # track indexes the body blocks (2 mid-step)
+
+    @property
+    def front(self) -> int:
+        return max(self.cells)
+
+    @property
+    def back(self) -> int:
+        return min(self.cells)
+
+
+class SimulatedGateHardware(GateHardware):
+    """A simulated two-door mantrap gate.
+
+    :param instant: complete every door movement inside ``execute`` (no scheduler needed).
+    :param door_move_s: how long a door takes to open or close (SOP: 1 s).
+    :param door_move_timeout_s: when a jammed door is declared faulty (``DOOR_FAULT`` + ``FAULT``).
+    :param scheduler: what times the movements; a fresh ``ManualScheduler`` when omitted.
+    :param zone_beams: beams across the mantrap floor, between the two doorway beams.
+    """
+
+    def __init__(
+        self,
+        *,
+        instant: bool = False,
+        door_move_s: float = 1.0,
+        door_move_timeout_s: float = 3.0,
+        scheduler: Scheduler | None = None,
+        zone_beams: int = 3,
+    ) -> None:
+        super().__init__()
+        if door_move_timeout_s <= door_move_s:
+            raise ValueError("door_move_timeout_s must be longer than door_move_s")
+        self.instant = instant
+        self.door_move_s = door_move_s
+        self.door_move_timeout_s = door_move_timeout_s
+        self.scheduler: Scheduler = scheduler if scheduler is not None else ManualScheduler()
+        self._lock = threading.RLock()
+        self._doors: dict[DoorName, _SimDoor] = {name: _SimDoor(name) for name in DOOR_NAMES}
+        self._tracker = MantrapTracker(zone_beams=zone_beams)
+        self._people: list[_Person] = []
+        self._faults = FaultSet(self._emit)
+        self._requested_indicator = Indicator.IDLE
+        self._emergency = False
+        self._closed = False
+
+    # ----------------------------------------------------------------- GateHardware
+
+    def execute(self, command: DoorCommand) -> None:
+        with self._lock:
+            self._check_open()
+            check_command(command, self.door_positions, emergency=self._emergency)
+            door = self._doors[command.door]
+            log.debug("sim %s door: %s", door.name, command.action)
+            if command.action is DoorAction.OPEN:
+                if door.position == DoorPosition.OPEN:
+                    self._emit(HardwareEventKind.DOOR_OPENED, door.name)
+                else:
+                    self._start_move(door, DoorPosition.OPEN)
+            elif command.action is DoorAction.CLOSE:
+                if door.position in (DoorPosition.CLOSED, DoorPosition.LOCKED):
+                    self._emit(HardwareEventKind.DOOR_CLOSED, door.name)
+                else:
+                    self._start_move(door, DoorPosition.CLOSED)
+            elif command.action is DoorAction.LOCK:
+                door.position = DoorPosition.LOCKED
+                self._emit(HardwareEventKind.DOOR_LOCKED, door.name)
+            else:
+                if door.position == DoorPosition.LOCKED:
+                    door.position = DoorPosition.CLOSED
+                self._emit(HardwareEventKind.DOOR_UNLOCKED, door.name)
+
+    def release_all(self) -> None:
+        with self._lock:
+            self._check_open()
+            for door in self._doors.values():
+                if door.position == DoorPosition.LOCKED:
+                    door.position = DoorPosition.CLOSED
+                    self._emit(HardwareEventKind.DOOR_UNLOCKED, door.name)
+            for door in self._doors.values():
+                if door.position != DoorPosition.OPEN and door.target != DoorPosition.OPEN:
+                    self._start_move(door, DoorPosition.OPEN)
+
+    def indicate(self, indicator: Indicator) -> None:
+        with self._lock:
+            self._requested_indicator = indicator
+
+    @property
+    def indicator(self) -> Indicator:
+        """What the panel shows: ALARM overrides everything while the fire alarm is active."""
+        return Indicator.ALARM if self._emergency else self._requested_indicator
+
+    @property
+    def outputs(self) -> IndicatorOutputs:
+        return INDICATOR_OUTPUTS[self.indicator]
+
+    @property
+    def door_positions(self) -> dict[DoorName, str]:
+        return {
+            name: DoorPosition.UNKNOWN if door.sensor_broken else door.position
+            for name, door in self._doors.items()
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for door in self._doors.values():
+                if door.pending is not None:
+                    door.pending.cancel()
+                    door.pending = None
+                if door.position == DoorPosition.MOVING:
+                    door.position = DoorPosition.UNKNOWN  # motor stopped mid-travel
+                door.target = None
+
+    # ----------------------------------------------------------------- the world
+
+    @property
+    def emergency(self) -> bool:
+        return self._emergency
+
+    @property
+    def people_inside(self) -> int:
+        return self._tracker.count
+
+    @property
+    def faults(self) -> dict[str, str]:
+        return self._faults.active
+
+    def fire_alarm(self, active: bool = True) -> None:
+        """The fire alarm input goes active (releases every door) or clears (doors stay put)."""
+        with self._lock:
+            self._check_open()
+            if active == self._emergency:
+                return
+            self._emergency = active
+            if active:
+                log.warning("sim: fire alarm active, releasing all doors")
+                self._emit(HardwareEventKind.EMERGENCY, detail="fire alarm")
+                self.release_all()
+            else:
+                self._emit(HardwareEventKind.EMERGENCY_CLEARED, detail="fire alarm")
+
+    def jam_door(self, door: DoorName, jammed: bool = True) -> None:
+        """From now on ``door`` does (or no longer does) stall before reaching its end position."""
+        with self._lock:
+            self._doors[door].jammed = jammed
+
+    def obstruct_door(self, door: DoorName) -> None:
+        """Something the doorway beam misses (a bag, a hand) stops the next close of ``door``."""
+        with self._lock:
+            self._doors[door].obstruct_next_close = True
+
+    def break_sensor(self, door: DoorName, broken: bool = True) -> None:
+        """Both limit switches of ``door`` report active (a wiring fault), or are repaired."""
+        with self._lock:
+            self._doors[door].sensor_broken = broken
+            key = f"{door}:sensor"
+            if broken:
+                self._faults.raise_(key, door, f"{door} door: open and closed switches both active")
+            else:
+                self._faults.clear(key)
+
+    def set_beam(self, beam: str, blocked: bool) -> None:
+        """Block or clear one beam directly (``entry``, ``zone0``..., ``exit``)."""
+        with self._lock:
+            self._feed(beam, blocked)
+
+    def person_enters(self) -> None:
+        """A traveller walks through the open entry door and stops at the far end of the mantrap."""
+        with self._lock:
+            self._require_open("entry", "enter")
+            person = _Person([0])
+            self._people.append(person)
+            self._feed("entry", True)
+            self._walk(person, self._stop_index(person))
+
+    def tailgate(self) -> None:
+        """Two travellers pass the entry beam as one body; the second stays just inside the door."""
+        with self._lock:
+            self._require_open("entry", "tailgate")
+            first, second = _Person([0]), _Person([0])
+            self._people += [first, second]
+            self._feed("entry", True)
+            self._walk(first, self._stop_index(first))
+            self._walk(second, 1)  # the entry beam stayed blocked until now: one body to it
+
+    def person_exits(self) -> None:
+        """The traveller nearest the exit walks out through the open exit door."""
+        with self._lock:
+            self._require_open("exit", "exit")
+            person = self._nearest("exit")
+            self._walk(person, self._exit_index)
+            self._leave(person)
+
+    def person_backs_out(self) -> None:
+        """The traveller nearest the entry walks back out through the open entry door."""
+        with self._lock:
+            self._require_open("entry", "back out")
+            person = self._nearest("entry")
+            self._walk(person, 0)
+            self._leave(person)
+
+    # ----------------------------------------------------------------- internals
+
+    @property
+    def _exit_index(self) -> int:
+        return self._tracker.zone_beams + 1
+
+    def _beam_at(self, index: int) -> str:
+        if index == 0:
+            return "entry"
+        if index == self._exit_index:
+            return "exit"
+        return zone_beam(index - 1)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise HardwareError("simulated gate hardware is closed")
+
+    def _require_open(self, door: DoorName, verb: str) -> None:
+        if self._doors[door].position != DoorPosition.OPEN:
+            raise SimulationError(f"cannot {verb}: the {door} door is {self._doors[door].position}")
+
+    def _nearest(self, door: DoorName) -> _Person:
+        if not self._people:
+            raise SimulationError("nobody is in the mantrap")
+        pick = max if door == "exit" else min
+        return pick(self._people, key=lambda p: p.front if door == "exit" else p.back)
+
+    def _stop_index(self, person: _Person) -> int:
+        """Walk towards the exit until the last zone beam or just behind the next person."""
+        ahead = [p.back for p in self._people if p is not person and p.back > person.front]
+        return min([self._tracker.zone_beams, *(a - 1 for a in ahead)])
+
+    def _walk(self, person: _Person, target: int) -> None:
+        """Step one beam at a time: block the next beam, then clear the one behind."""
+        while person.cells != [target]:
+            (here,) = person.cells
+            there = here + (1 if target > here else -1)
+            person.cells = [here, there]
+            self._refresh(there)
+            person.cells = [there]
+            self._refresh(here)
+
+    def _leave(self, person: _Person) -> None:
+        self._people.remove(person)
+        for cell in person.cells:
+            self._refresh(cell)
+
+    def _refresh(self, index: int) -> None:
+        blocked = any(index in p.cells for p in self._people)
+        self._feed(self._beam_at(index), blocked)
+
+    def _feed(self, beam: str, blocked: bool) -> None:
+        for event in self._tracker.update(beam, blocked):
+            self._events.emit(event)
+
+    def _start_move(self, door: _SimDoor, target: DoorPosition) -> None:
+        if door.pending is not None:
+            door.pending.cancel()
+        door.move += 1
+        door.position = DoorPosition.MOVING
+        door.target = target
+        if door.jammed:
+            self._after(self.door_move_timeout_s, door, lambda: self._stall(door))
+        else:
+            self._after(self.door_move_s, door, lambda: self._arrive(door))
+
+    def _after(self, delay_s: float, door: _SimDoor, action: Callable[[], None]) -> None:
+        if self.instant:
+            door.pending = None
+            action()
+            return
+
+        move = door.move
+
+        def fire() -> None:
+            with self._lock:
+                # a real timer may already be waiting for the lock when its move is superseded
+                if self._closed or door.move != move:
+                    return
+                door.pending = None
+                action()
+
+        door.pending = self.scheduler.call_later(delay_s, fire)
+
+    def _arrive(self, door: _SimDoor) -> None:
+        target, door.target = door.target, None
+        doorway_blocked = self._tracker.is_blocked(door.name)
+        if target == DoorPosition.CLOSED and (door.obstruct_next_close or doorway_blocked) and not self._emergency:
+            door.obstruct_next_close = False
+            door.position = DoorPosition.OPEN
+            cause = "doorway beam blocked" if doorway_blocked else "obstruction"
+            self._emit(HardwareEventKind.DOOR_OBSTRUCTED, door.name, f"{cause}; reopening")
+            self._emit(HardwareEventKind.DOOR_OPENED, door.name)
+            return
+        door.position = target or DoorPosition.UNKNOWN
+        kind = HardwareEventKind.DOOR_OPENED if target == DoorPosition.OPEN else HardwareEventKind.DOOR_CLOSED
+        self._emit(kind, door.name)
+        self._faults.clear(f"{door.name}:jam")
+
+    def _stall(self, door: _SimDoor) -> None:
+        target, door.target = door.target, None
+        door.position = DoorPosition.UNKNOWN
+        detail = f"{door.name} door: did not reach {target} within {self.door_move_timeout_s} s"
+        self._faults.raise_(f"{door.name}:jam", door.name, detail)
