@@ -1,0 +1,179 @@
+"""The recognition steps the runtime runs for the machine, behind small interfaces.
+
+Each step has one interface and at least one implementation here:
+
+- ``DocumentReader``: the presented document's MRZ (``MrzLinesReader`` parses what the passport
+  reader returned with ``edge.mrz.parse_mrz``; the OCR reader plugs in the same way);
+- ``DocumentChecker``: validity and expiry (``PolicyDocumentChecker`` = ``edge.mrz.check_document``);
+- ``WatchlistCheck``: cekal screening (``ScreenerWatchlist`` wraps ``edge.watchlist.Screener``;
+  ``DocumentNumberWatchlist`` is a tiny exact-number list for simulations);
+- ``BiometricVerifier``: 1:1 fingerprint or face (``SimulatedVerifier`` reads the simulated
+  traveler's flag; the real engines in edge/face and edge/fingerprint plug in the same way).
+
+Samples are opaque to the gate: whatever the device produced is handed to the verifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol
+
+from edge.gate.events import WatchlistLevel
+from edge.mrz import DocumentDecision, DocumentPolicy, Mrz, check_document, parse_mrz
+from protocol.messages import BiometricResult, TravelerDocument
+
+
+@dataclass(frozen=True)
+class PresentedDocument:
+    """What the passport reader captured: MRZ lines, or None when it saw nothing readable."""
+
+    mrz_lines: tuple[str, ...] | None
+
+    def __repr__(self) -> str:  # never put MRZ lines in logs
+        return f"PresentedDocument(lines={0 if self.mrz_lines is None else len(self.mrz_lines)})"
+
+
+@dataclass(frozen=True)
+class WatchlistOutcome:
+    level: WatchlistLevel
+    entry_id: str | None = None
+    version: int | None = None
+
+
+class DocumentReader(Protocol):
+    def read(self, presented: PresentedDocument, *, today: date) -> Mrz:
+        """The MRZ; raises ``edge.mrz.MrzError`` (a ValueError) when it cannot be read."""
+        ...
+
+
+class DocumentChecker(Protocol):
+    def check(self, mrz: Mrz, *, today: date) -> DocumentDecision: ...
+
+
+class WatchlistCheck(Protocol):
+    def screen(self, traveler: TravelerDocument, *, today: date) -> WatchlistOutcome: ...
+
+
+class BiometricVerifier(Protocol):
+    def verify(self, sample: Any, traveler: TravelerDocument) -> BiometricResult: ...
+
+
+class MrzLinesReader:
+    """Parses the MRZ lines the passport reader returned."""
+
+    def read(self, presented: PresentedDocument, *, today: date) -> Mrz:
+        if not presented.mrz_lines:
+            raise ValueError("no MRZ captured")
+        return parse_mrz(list(presented.mrz_lines), today=today)
+
+
+@dataclass
+class PolicyDocumentChecker:
+    """``edge.mrz.check_document`` with this gate's policy (WNI with a DPRI by default)."""
+
+    policy: DocumentPolicy = field(default_factory=DocumentPolicy)
+
+    def check(self, mrz: Mrz, *, today: date) -> DocumentDecision:
+        return check_document(mrz, today=today, policy=self.policy)
+
+
+class ScreenerWatchlist:
+    """Adapter to the shared screening engine (``edge.watchlist.Screener``)."""
+
+    def __init__(self, screener: Any, *, version: int | None = None) -> None:
+        self._screener = screener
+        self.version = version
+
+    def screen(self, traveler: TravelerDocument, *, today: date) -> WatchlistOutcome:
+        from edge.watchlist import ScreeningQuery
+
+        query = ScreeningQuery(
+            document_number=traveler.document_number,
+            surname=traveler.surname,
+            given_names=traveler.given_names,
+            birth_date=traveler.birth_date.isoformat() if traveler.birth_date else None,
+            nationality=traveler.nationality,
+            sex=None if traveler.sex == "X" else traveler.sex,
+        )
+        result = self._screener.screen(query, today=today)
+        top = result.candidates[0].entry_id if result.candidates else None
+        return WatchlistOutcome(level=result.level, entry_id=top, version=self.version)
+
+
+@dataclass
+class DocumentNumberWatchlist:
+    """Exact document-number list (simulation): listed numbers are identical matches."""
+
+    identical: dict[str, str] = field(default_factory=dict)  # document number -> entry id
+    similar: dict[str, str] = field(default_factory=dict)
+    version: int | None = 1
+
+    def screen(self, traveler: TravelerDocument, *, today: date) -> WatchlistOutcome:
+        number = traveler.document_number.upper()
+        if number in self.identical:
+            return WatchlistOutcome("identical", self.identical[number], self.version)
+        if number in self.similar:
+            return WatchlistOutcome("similar", self.similar[number], self.version)
+        return WatchlistOutcome("none", None, self.version)
+
+
+SimulatedSample = Literal["genuine", "mismatch", "unreadable"]
+
+
+@dataclass
+class SimulatedVerifier:
+    """Decides from the simulated traveler's flag; scores look like a real matcher's."""
+
+    modality: Literal["fingerprint", "face"]
+    threshold: float = 0.5
+
+    def verify(self, sample: Any, traveler: TravelerDocument) -> BiometricResult:
+        if sample == "genuine":
+            return BiometricResult(modality=self.modality, match=True, score=0.9, threshold=self.threshold)
+        if sample == "unreadable":
+            why = "low quality" if self.modality == "fingerprint" else "no face found"
+            return BiometricResult(
+                modality=self.modality,
+                match=False,
+                score=None,
+                threshold=self.threshold,
+                refused_reason=why,
+            )
+        return BiometricResult(modality=self.modality, match=False, score=0.1, threshold=self.threshold)
+
+
+@dataclass
+class Recognition:
+    """The recognition steps one gate runs, and where "today" comes from (for expiry checks)."""
+
+    reader: DocumentReader = field(default_factory=MrzLinesReader)
+    checker: DocumentChecker = field(default_factory=PolicyDocumentChecker)
+    watchlist: WatchlistCheck = field(default_factory=DocumentNumberWatchlist)
+    fingerprint: BiometricVerifier = field(default_factory=lambda: SimulatedVerifier("fingerprint"))
+    face: BiometricVerifier = field(default_factory=lambda: SimulatedVerifier("face"))
+    today: Callable[[], date] = date.today
+    # Simulation only: seconds each step takes on the runtime's clock ("read_document",
+    # "check_document", "verify_fingerprint", "verify_face"); absent means "answer at once".
+    latency_s: dict[str, float] = field(default_factory=dict)
+
+
+def traveler_from_mrz(mrz: Mrz) -> TravelerDocument:
+    """The nine SOP fields of a parsed MRZ as the wire model."""
+    return TravelerDocument(
+        document_number=mrz.document_number[:20] or "?",
+        document_type=mrz.document_code[:2] or "?",
+        issuing_state=mrz.issuing_state[:3] or "?",
+        expiry_date=mrz.expiry_date,
+        given_names=mrz.given_names[:80],
+        surname=mrz.surname[:80],
+        sex=mrz.sex,
+        birth_date=mrz.birth_date,
+        nationality=mrz.nationality[:3] or "?",
+    )
+
+
+def listed(numbers: Iterable[str]) -> DocumentNumberWatchlist:
+    """A simulation watchlist holding *numbers* as identical matches."""
+    return DocumentNumberWatchlist(identical={n.upper(): f"sim-{i}" for i, n in enumerate(numbers, 1)})
