@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.keys import generate_keypair
-from protocol.topics import WATCHLIST_NOTICE, all_gates, gate_commands, gate_events, gate_health, gate_state
+from protocol.topics import ROOT, all_gates, gate_commands, gate_events, gate_health, gate_state
 from simulators.broker import EmbeddedBroker, free_port
 
 log = logging.getLogger(__name__)
@@ -88,28 +88,14 @@ class Hall:
     def start_broker(self) -> None:
         self.broker_passwords = {name: secrets.token_urlsafe(18) for name in ["central", *self.gate_ids]}
         # Each gate may publish only under its own topics; central reads everything.
-        publish = {"central": [all_gates("commands"), WATCHLIST_NOTICE]}
+        publish = {"central": [all_gates("commands"), f"{ROOT}/watchlist/#"]}
         subscribe = {"central": [all_gates("events"), all_gates("state"), all_gates("health")]}
         for gate in self.gate_ids:
             publish[gate] = [gate_events(gate), gate_state(gate), gate_health(gate)]
-            subscribe[gate] = [gate_commands(gate), WATCHLIST_NOTICE]
+            subscribe[gate] = [gate_commands(gate), f"{ROOT}/watchlist/#"]
         self.broker = EmbeddedBroker(
             users=self.broker_passwords, publish_acl=publish, subscribe_acl=subscribe
         ).start()
-
-    def _run_central_cli(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(
-            _autogate("central", *args),
-            env=self.central_env,
-            input=stdin.encode() if stdin is not None else None,
-            capture_output=True,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"`autogate central {' '.join(args)}` failed: {result.stderr.decode(errors='replace')[-2000:]}"
-            )
-        return result.stdout.decode()
 
     def setup_central(self) -> None:
         assert self.broker is not None
@@ -130,21 +116,34 @@ class Hall:
             "AUTOGATE_CENTRAL_HTTP__HOST": "127.0.0.1",
             "AUTOGATE_CENTRAL_HTTP__PORT": str(self.args.http_port),
         }
-        self._run_central_cli("init-db")
-        for role in ROLES:
-            password = secrets.token_urlsafe(12)
-            self._run_central_cli("create-user", f"demo_{role}", "--role", role, "--password-stdin", stdin=password + "\n")
-            self.logins[f"demo_{role}"] = password
-        self.gate_keys = {}
-        for index, gate in enumerate(self.gate_ids):
-            pair = generate_keypair()
-            path = self.run_dir / "keys" / f"{gate}.key"
-            pair.save(path)
-            self.gate_keys[gate] = path
-            self._run_central_cli(
-                "add-gate", gate, "--public-key", pair.public.b64,
-                "--direction", DIRECTIONS[index % len(DIRECTIONS)], "--name", f"Gate {index + 1}",
-            )
+        self._bootstrap_central()
+
+    def _bootstrap_central(self) -> None:
+        """Schema, one login per role and the gates' public keys, in-process: one import, not
+        a dozen CLI start-ups (the same services the CLI calls)."""
+        import central.watchlists.models  # noqa: F401  (their tables join the schema)
+        from central.db import Database
+        from central.services import audit, gates, users
+
+        database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
+        database.create_all()
+        self.gate_keys: dict[str, Path] = {}
+        with database.session() as session:
+            for role in ROLES:
+                password = secrets.token_urlsafe(12)
+                users.create_user(session, f"demo_{role}", role, password)
+                audit.record(session, audit.Actor("demo", None), "user_create", f"user:demo_{role}", {"role": role})
+                self.logins[f"demo_{role}"] = password
+            for index, gate in enumerate(self.gate_ids):
+                pair = generate_keypair()
+                path = self.run_dir / "keys" / f"{gate}.key"
+                pair.save(path)
+                self.gate_keys[gate] = path
+                direction = DIRECTIONS[index % len(DIRECTIONS)]
+                gates.add_gate(session, gate, public_key_b64=pair.public.b64, direction=direction, name=f"Gate {index + 1}")
+                audit.record(session, audit.Actor("demo", None), "gate_add", f"gate:{gate}", {"direction": direction})
+            session.commit()
+        database.dispose()
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Child:
         log_path = self.run_dir / "logs" / f"{name}.log"
@@ -212,8 +211,23 @@ class Hall:
             self.broker = None
 
     def stats(self) -> dict[str, object]:
-        out = self._run_central_cli("stats", "--json")
-        return json.loads(out.strip().splitlines()[-1])
+        """What central stored, read from its database after every process has stopped."""
+        from sqlalchemy import select
+
+        from central.db import Database
+        from central.models import GateMessage
+        from central.services.stats import stats
+
+        database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
+        try:
+            with database.session() as session:
+                result = dict(stats(session))
+                # A traveler is one gate transaction, however it ended (crossed, refused, held).
+                payloads = session.scalars(select(GateMessage.payload).where(GateMessage.kind == "gate_event"))
+                result["travelers"] = len({p.get("transaction_id") for p in payloads if p.get("transaction_id")})
+                return result
+        finally:
+            database.dispose()
 
     def dead_children(self) -> list[Child]:
         return [c for c in self.children if c.process.poll() is not None]
@@ -239,7 +253,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="autogate demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (0: until Ctrl-C)")
     parser.add_argument("--gates", type=int, default=4, help="number of simulated gates")
-    parser.add_argument("--rate", type=float, default=12.0, help="travelers per minute per gate")
+    parser.add_argument("--rate", type=float, default=30.0, help="travelers per minute per gate (a busy hall)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the traveler streams")
     parser.add_argument("--http-port", type=int, default=8000, help="central's HTTP port")
     parser.add_argument("--workdir", type=Path, default=Path(".autogate-demo"), help="keys, databases and logs")
