@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -66,21 +67,16 @@ def _embedded_broker() -> Iterator[BrokerInfo]:
         broker.stop()
 
 
-@pytest.fixture(params=["embedded", "mosquitto"])
-def mqtt_broker(request: pytest.FixtureRequest) -> BrokerInfo:
-    if request.param == "embedded":
-        return request.getfixturevalue("_embedded_broker")
+def mosquitto_broker() -> BrokerInfo:
     host, port = MOSQUITTO
     if not _port_open(host, port):
         _service_missing(f"Mosquitto on {host}:{port}")
     return BrokerInfo("mosquitto", host, port, TEST_USER, TEST_PASSWORD)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'central.db'}"
-        return
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards: isolated, leaves nothing behind."""
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a runtime dependency
@@ -92,8 +88,45 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
             conn.execute(f'CREATE SCHEMA "{schema}"')
     except psycopg.OperationalError:
         _service_missing(f"PostgreSQL at {plain}")
-    # A fresh schema per test: tests are isolated and leave nothing behind.
     sep = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["embedded", "mosquitto"])
+def mqtt_broker(request: pytest.FixtureRequest) -> BrokerInfo:
+    if request.param == "embedded":
+        return request.getfixturevalue("_embedded_broker")
+    return mosquitto_broker()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    with postgres_schema_url() as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A broker and a database that belong together: the embedded defaults, or the real services."""
+
+    kind: str
+    broker: BrokerInfo
+    database_url: str
+
+
+@pytest.fixture(params=["embedded", "services"])
+def stack(request: pytest.FixtureRequest, tmp_path) -> Iterator[Stack]:
+    """Embedded amqtt + SQLite (zero setup), or Mosquitto + PostgreSQL (as deployed)."""
+    if request.param == "embedded":
+        yield Stack("embedded", request.getfixturevalue("_embedded_broker"), f"sqlite:///{tmp_path / 'central.db'}")
+        return
+    broker = mosquitto_broker()
+    with postgres_schema_url() as url:
+        yield Stack("services", broker, url)
