@@ -1,0 +1,136 @@
+"""The Flask app factory. Tests and the CLI both call :func:`create_app`; there is no global app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from flask import Flask, request
+from werkzeug.wrappers import Response
+
+from central import csrf, db
+from central.errors import CommandNotSent, InvalidRequest, NotFound
+from central.ingest.metrics import IngestMetrics
+from central.roles import declared_roles, refuse
+from central.services.commands import Publisher
+from central.services.users import AddressLimiter
+from central.settings import CentralSettings
+from protocol.keys import KeyPair, generate_keypair
+
+log = logging.getLogger(__name__)
+
+EXT_SETTINGS = "autogate.settings"
+EXT_KEY = "autogate.central_key"
+EXT_PUBLISHER = "autogate.publisher"
+EXT_METRICS = "autogate.metrics"
+EXT_INGEST_HEALTH = "autogate.ingest_health"
+EXT_LIMITER = "autogate.login_limiter"
+EXT_CLOCK = "autogate.clock"
+
+# Endpoints without a role decorator that are still safe to serve: Flask's static files.
+_UNDECORATED_OK = frozenset({"static"})
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def load_central_key(settings: CentralSettings) -> KeyPair:
+    if settings.central_key_file is not None:
+        return KeyPair.load(settings.central_key_file)
+    key = generate_keypair()  # settings allow this only in demo mode
+    log.warning("demo mode: central signing key generated for this run only (public %s)", key.public.b64)
+    return key
+
+
+def create_app(
+    settings: CentralSettings | None = None,
+    *,
+    database: db.Database | None = None,
+    central_key: KeyPair | None = None,
+    publisher: Publisher | None = None,
+    metrics: IngestMetrics | None = None,
+    ingest_health: Callable[[], bool] | None = None,
+    clock: Callable[[], float] = time.time,
+    extensions: Sequence[Callable[[Flask], None]] = (),
+) -> Flask:
+    """Build the app. ``publisher`` sends commands to the broker (the ingest service in ``serve``);
+    without one, commands are recorded and answered 503. ``metrics`` are the ingest counters.
+    ``extensions`` are other areas' ``init_app`` functions (watchlists, ...), called last; their
+    endpoints fall under the same deny-by-default role check and CSRF check."""
+    settings = settings or CentralSettings()
+    app = Flask(__name__, instance_relative_config=False)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if secret is None:
+        secret = secrets.token_urlsafe(48)  # demo mode only (settings refuse otherwise)
+    app.config.from_mapping(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_NAME="autogate_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # one shift
+        MAX_CONTENT_LENGTH=256 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    database = database or db.Database(settings.database_url)
+    db.init_app(app, database)
+    app.extensions[EXT_SETTINGS] = settings
+    app.extensions[EXT_KEY] = central_key or load_central_key(settings)
+    app.extensions[EXT_PUBLISHER] = publisher
+    app.extensions[EXT_METRICS] = metrics or IngestMetrics()
+    app.extensions[EXT_INGEST_HEALTH] = ingest_health
+    app.extensions[EXT_CLOCK] = clock
+    app.extensions[EXT_LIMITER] = AddressLimiter(settings.login_ip_max_failures, settings.login_lockout_s)
+
+    from central.views import api, auth, console, health
+
+    app.before_request(auth.load_user)
+    app.before_request(_enforce_declared_roles)
+    csrf.init_app(app)
+    app.after_request(_security_headers)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(console.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    app.register_error_handler(NotFound, lambda exc: _error(404, "not_found", str(exc)))
+    app.register_error_handler(InvalidRequest, lambda exc: _error(400, "invalid", str(exc)))
+    app.register_error_handler(CommandNotSent, lambda exc: _error(503, "not_sent", str(exc)))
+    for init_extension in extensions:
+        init_extension(app)
+    return app
+
+
+def _enforce_declared_roles() -> Response | None:
+    """Deny by default: an endpoint that declares no roles is refused, never served."""
+    if request.endpoint is None or request.endpoint in _UNDECORATED_OK:
+        return None
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or declared_roles(view) is None:
+        log.error("endpoint %s declares no roles; refused", request.endpoint)
+        return refuse(403, "undeclared")
+    return None
+
+
+def _error(status: int, code: str, text: str) -> Response:
+    from flask import jsonify
+
+    response = jsonify({"error": code, "message": text})
+    response.status_code = status
+    return response
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,222 @@
+"""``autogate central ...``: run the service or manage it.
+
+    serve         web UI + JSON API (waitress) and the ingest worker, in one process
+    ingest        the ingest worker only
+    init-db       create the schema
+    create-user   USERNAME --role ROLE (password from stdin, or generated and printed once)
+    add-gate      GATE_ID --public-key B64 --direction departure|arrival [--name NAME]
+    stats         counts (--json)
+    public-key    print central's command-signing public key (gates need it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from pydantic import ValidationError
+
+from central.db import Database
+from central.errors import CentralError
+from central.roles import Role
+from central.settings import CentralSettings
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autogate central", description="the central service")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="web UI, API and ingest worker in one process")
+    sub.add_parser("ingest", help="the ingest worker only")
+    sub.add_parser("init-db", help="create the database schema")
+    user = sub.add_parser("create-user", help="create an officer account")
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (else one is generated)"
+    )
+    gate = sub.add_parser("add-gate", help="register a gate (or rotate its key)")
+    gate.add_argument("gate_id")
+    gate.add_argument("--public-key", required=True, help="base64 Ed25519 public key of the gate")
+    gate.add_argument("--direction", required=True, choices=["departure", "arrival"])
+    gate.add_argument("--name", default="")
+    st = sub.add_parser("stats", help="print counts")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser("public-key", help="print central's public key")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = CentralSettings()
+    except ValidationError as exc:
+        # Only the messages: the input may hold a database password.
+        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        print(f"autogate central: configuration refused:\n{problems}", file=sys.stderr)
+        return 2
+    try:
+        return _COMMANDS[args.command](settings, args)
+    except CentralError as exc:
+        print(f"autogate central: {exc}", file=sys.stderr)
+        return 1
+
+
+def _database(settings: CentralSettings) -> Database:
+    """The database with every area's tables registered on the shared metadata."""
+    import central.watchlists.models  # noqa: F401  (watchlist tables join Base.metadata)
+
+    return Database(settings.database_url)
+
+
+def _init_db(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    database = _database(settings)
+    database.create_all()
+    print(f"schema ready in {database!r}")
+    return 0
+
+
+def _create_user(settings: CentralSettings, args: argparse.Namespace) -> int:
+    from central.services import audit, users
+
+    generated = not args.password_stdin
+    password = users.generate_password() if generated else sys.stdin.readline().rstrip("\n")
+    database = Database(settings.database_url)
+    with database.session() as session:
+        users.create_user(session, args.username, args.role, password)
+        audit.record(session, audit.Actor("cli", None), "user_create", f"user:{args.username}", {"role": args.role})
+        session.commit()
+    if generated:
+        # Printed once, to the operator's terminal only; never logged.
+        print(f"user {args.username} ({args.role}) created; password: {password}")
+    else:
+        print(f"user {args.username} ({args.role}) created")
+    return 0
+
+
+def _add_gate(settings: CentralSettings, args: argparse.Namespace) -> int:
+    from central.services import audit, gates
+
+    database = Database(settings.database_url)
+    with database.session() as session:
+        gates.add_gate(session, args.gate_id, public_key_b64=args.public_key, direction=args.direction, name=args.name)
+        audit.record(session, audit.Actor("cli", None), "gate_add", f"gate:{args.gate_id}", {"direction": args.direction})
+        session.commit()
+    print(f"gate {args.gate_id} registered")
+    return 0
+
+
+def _stats(settings: CentralSettings, args: argparse.Namespace) -> int:
+    from central.services.stats import stats
+
+    database = Database(settings.database_url)
+    with database.session() as session:
+        result = stats(session)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _public_key(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    from central.app import load_central_key
+
+    if settings.central_key_file is None:
+        print("autogate central: no central_key_file configured", file=sys.stderr)
+        return 1
+    print(load_central_key(settings).public.b64)
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    from central.ingest.mqtt import IngestService
+
+    database = _database(settings)
+    database.create_all()
+    service = IngestService(settings, database)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    service.start()
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+        database.dispose()
+    return 0
+
+
+def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    from waitress.server import create_server
+
+    from central.app import create_app, load_central_key
+    from central.ingest.mqtt import IngestService
+    from central.watchlists.stale import StaleListMonitor
+    from central.watchlists.views import init_app as init_watchlists
+
+    database = _database(settings)
+    database.create_all()
+    service = IngestService(settings, database) if settings.ingest_enabled else None
+
+    def publish_watchlist(topic: str, payload: bytes, retain: bool) -> None:
+        assert service is not None
+        service.publish(topic, payload, retain=retain)
+
+    app = create_app(
+        settings,
+        database=database,
+        central_key=load_central_key(settings),
+        publisher=service,
+        metrics=service.metrics if service else None,
+        ingest_health=(lambda: service.is_healthy) if service else None,
+        extensions=[lambda app: init_watchlists(app, publish=publish_watchlist if service else None)],
+    )
+    stale_monitor = StaleListMonitor(database)
+    server = create_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    if service is not None:
+        service.start()
+    stale_monitor.start()
+    thread = threading.Thread(target=server.run, name="central-http", daemon=True)
+    thread.start()
+    log.info("central serving on http://%s:%d", settings.http.host, settings.http.port)
+    try:
+        stop.wait()
+    finally:
+        server.close()
+        stale_monitor.close()
+        if service is not None:
+            service.stop()
+        thread.join(10)
+        database.dispose()
+    return 0
+
+
+_COMMANDS = {
+    "serve": _serve,
+    "ingest": _ingest,
+    "init-db": _init_db,
+    "create-user": _create_user,
+    "add-gate": _add_gate,
+    "stats": _stats,
+    "public-key": _public_key,
+}

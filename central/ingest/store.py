@@ -1,0 +1,303 @@
+"""What one verified gate message does to the database, inside the caller's transaction.
+
+The caller (the worker) commits, then acknowledges the MQTT message. Nothing here commits, so a
+failure anywhere leaves the database as it was and the message unacknowledged.
+
+Durable messages (the ``events`` channel: events, crossings, command and watchlist acks) go into
+the ``gate_messages`` ledger once, keyed on ``message_id``, and move the gate's sequence: a jump
+opens a :class:`SequenceGap` and an alert, a late arrival inside a gap closes it when the gap is
+filled. State and health messages are not in the ledger; they update the gate row, latest
+``sent_at`` wins, except the offline last will (see :func:`_apply_health`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from central.ingest.rules import SeqVerdict, Severity, alerts_for_event, judge_seq
+from central.models import (
+    Alert,
+    CommandRecord,
+    Crossing,
+    Gate,
+    GateMessage,
+    SequenceGap,
+    from_ms,
+)
+from protocol.envelope import Envelope
+from protocol.errors import MalformedMessage
+from protocol.messages import (
+    CommandAck,
+    CrossingRecord,
+    GateEvent,
+    GateState,
+    Heartbeat,
+    WatchlistAck,
+)
+
+log = logging.getLogger(__name__)
+
+# Which payload kinds may arrive on which channel; anything else is malformed for that topic.
+CHANNEL_KINDS: dict[str, frozenset[str]] = {
+    "events": frozenset({"gate_event", "crossing", "command_ack", "watchlist_ack"}),
+    "state": frozenset({"gate_state"}),
+    "health": frozenset({"heartbeat"}),
+}
+
+
+class Outcome(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    STATE_APPLIED = "state_applied"
+    STATE_STALE = "state_stale"
+
+
+def apply_message(session: Session, gate: Gate, channel: str, envelope: Envelope, received_at: datetime) -> Outcome:
+    """Record *envelope* (already verified as sent by *gate*) in *session*; never commits."""
+    kind = envelope.payload.kind
+    if kind not in CHANNEL_KINDS.get(channel, frozenset()):
+        raise MalformedMessage(f"gate {gate.id}: a {kind!r} message does not belong on {channel!r}")
+    gate.last_seen_at = received_at
+    payload = envelope.payload
+    if isinstance(payload, GateState):
+        return _apply_state(gate, envelope, payload)
+    if isinstance(payload, Heartbeat):
+        return _apply_health(session, gate, envelope, payload, received_at)
+    return _apply_durable(session, gate, envelope, received_at)
+
+
+def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> Outcome:
+    exists = session.scalar(select(GateMessage.id).where(GateMessage.message_id == envelope.message_id))
+    if exists is not None:
+        return Outcome.DUPLICATE
+    payload = envelope.payload
+    session.add(
+        GateMessage(
+            message_id=envelope.message_id,
+            gate_id=gate.id,
+            seq=envelope.seq,
+            kind=payload.kind,
+            sent_at=from_ms(envelope.sent_at_ms),
+            received_at=received_at,
+            payload=payload.model_dump(mode="json"),
+        )
+    )
+    _track_sequence(session, gate, envelope, received_at)
+    if isinstance(payload, CrossingRecord):
+        session.add(_crossing_row(gate, envelope, payload, received_at))
+    elif isinstance(payload, GateEvent):
+        for rule in alerts_for_event(payload):
+            session.add(
+                Alert(
+                    gate_id=gate.id,
+                    kind=rule.kind,
+                    severity=rule.severity.value,
+                    message=rule.text,
+                    details=_event_details(payload),
+                    created_at=received_at,
+                    source_message_id=envelope.message_id,
+                )
+            )
+            log.warning("gate %s: alert %s (event %s, seq %d)", gate.id, rule.kind, envelope.message_id, envelope.seq)
+    elif isinstance(payload, CommandAck):
+        _apply_command_ack(session, gate, payload, received_at)
+    elif isinstance(payload, WatchlistAck):
+        gate.watchlist_version = payload.version
+    return Outcome.STORED
+
+
+def _track_sequence(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> None:
+    judgement = judge_seq(gate.last_seq, envelope.seq)
+    if judgement.verdict is SeqVerdict.NEXT:
+        gate.last_seq = envelope.seq
+    elif judgement.verdict is SeqVerdict.GAP:
+        session.add(
+            SequenceGap(
+                gate_id=gate.id,
+                from_seq=judgement.missing_from,
+                to_seq=judgement.missing_to,
+                detected_at=received_at,
+            )
+        )
+        session.add(
+            Alert(
+                gate_id=gate.id,
+                kind="sequence_gap",
+                severity=Severity.WARNING.value,
+                message=f"Messages {judgement.missing_from}..{judgement.missing_to} from gate {gate.id} are missing",
+                details={"from_seq": judgement.missing_from, "to_seq": judgement.missing_to},
+                requires_ack=False,
+                created_at=received_at,
+                source_message_id=envelope.message_id,
+            )
+        )
+        log.warning(
+            "gate %s: sequence gap %d..%d (event %s)",
+            gate.id,
+            judgement.missing_from,
+            judgement.missing_to,
+            envelope.message_id,
+        )
+        gate.last_seq = envelope.seq
+    elif judgement.verdict is SeqVerdict.LATE:
+        _fill_gap(session, gate, envelope.seq, received_at)
+
+
+def _fill_gap(session: Session, gate: Gate, seq: int, received_at: datetime) -> None:
+    gap = session.scalar(
+        select(SequenceGap).where(
+            SequenceGap.gate_id == gate.id,
+            SequenceGap.closed_at.is_(None),
+            SequenceGap.from_seq <= seq,
+            SequenceGap.to_seq >= seq,
+        )
+    )
+    if gap is None:
+        # A new message id below the high-water mark and in no gap: the gate restarted its
+        # count (lost outbox database). Kept, because a crossing must never be dropped.
+        log.warning("gate %s: seq %d is behind %d and fills no gap; gate counter reset?", gate.id, seq, gate.last_seq)
+        return
+    session.flush()
+    present = session.scalar(
+        select(func.count(func.distinct(GateMessage.seq))).where(
+            GateMessage.gate_id == gate.id, GateMessage.seq >= gap.from_seq, GateMessage.seq <= gap.to_seq
+        )
+    )
+    if present == gap.to_seq - gap.from_seq + 1:
+        gap.closed_at = received_at
+        log.info("gate %s: sequence gap %d..%d filled", gate.id, gap.from_seq, gap.to_seq)
+
+
+def _crossing_row(gate: Gate, envelope: Envelope, record: CrossingRecord, received_at: datetime) -> Crossing:
+    traveler = record.traveler
+    fp, face = record.fingerprint, record.face
+    return Crossing(
+        message_id=envelope.message_id,
+        transaction_id=record.transaction_id,
+        gate_id=gate.id,
+        direction=record.direction.value,
+        document_number=traveler.document_number,
+        document_type=traveler.document_type,
+        issuing_state=traveler.issuing_state,
+        expiry_date=traveler.expiry_date,
+        given_names=traveler.given_names,
+        surname=traveler.surname,
+        sex=traveler.sex,
+        birth_date=traveler.birth_date,
+        nationality=traveler.nationality,
+        fingerprint_match=fp.match if fp else None,
+        fingerprint_score=fp.score if fp else None,
+        face_match=face.match if face else None,
+        face_score=face.score if face else None,
+        biometrics={
+            name: result.model_dump(mode="json") for name, result in (("fingerprint", fp), ("face", face)) if result
+        },
+        timings_ms=dict(record.timings_ms),
+        watchlist_version=record.watchlist_version,
+        started_at=from_ms(record.started_at_ms),
+        completed_at=from_ms(record.completed_at_ms),
+        received_at=received_at,
+    )
+
+
+def _event_details(event: GateEvent) -> dict[str, object]:
+    details: dict[str, object] = {"event": event.event, "transaction_id": event.transaction_id}
+    if event.reason:
+        details["reason"] = event.reason
+    if event.traveler is not None:
+        # The supervisor needs the nine fields to judge a hold or a retry (sop §8).
+        details["traveler"] = event.traveler.model_dump(mode="json")
+    if event.details:
+        details["details"] = dict(event.details)
+    return details
+
+
+def _apply_command_ack(session: Session, gate: Gate, ack: CommandAck, received_at: datetime) -> None:
+    record = session.scalar(select(CommandRecord).where(CommandRecord.command_id == ack.command_id))
+    if record is None or record.gate_id != gate.id:
+        log.warning("gate %s: ack for unknown command %s", gate.id, ack.command_id)
+        return
+    record.status = "accepted" if ack.accepted else "refused"
+    record.ack_at = received_at
+    record.ack_reason = ack.reason or None
+    record.state_after = ack.state_after
+
+
+def _apply_state(gate: Gate, envelope: Envelope, state: GateState) -> Outcome:
+    if envelope.sent_at_ms <= gate.state_sent_ms:
+        return Outcome.STATE_STALE
+    gate.state_sent_ms = envelope.sent_at_ms
+    gate.state = state.model_dump(mode="json")
+    return Outcome.STATE_APPLIED
+
+
+def _apply_health(
+    session: Session, gate: Gate, envelope: Envelope, beat: Heartbeat, received_at: datetime
+) -> Outcome:
+    """Heartbeats: latest ``sent_at`` wins. The offline last will is the exception: it is signed
+    when the gate connects, so it is always older than the heartbeats it follows; the broker only
+    sends it when the gate is gone, and a reconnecting gate overwrites it, so arrival order is the
+    truth for it."""
+    if beat.online:
+        if envelope.sent_at_ms <= gate.health_sent_ms:
+            return Outcome.STATE_STALE
+        gate.health_sent_ms = envelope.sent_at_ms
+    elif not gate.online and gate.health is not None and not gate.health.get("online", True):
+        return Outcome.STATE_STALE  # already offline: a redelivered will raises nothing new
+    gate.health = beat.model_dump(mode="json")
+    if beat.watchlist_version is not None:
+        gate.watchlist_version = beat.watchlist_version
+    if gate.online != beat.online:
+        gate.online = beat.online
+        gate.online_changed_at = received_at
+        if not beat.online:
+            session.add(
+                Alert(
+                    gate_id=gate.id,
+                    kind="gate_offline",
+                    severity=Severity.HIGH.value,
+                    message=f"Gate {gate.id} went offline",
+                    requires_ack=True,
+                    created_at=received_at,
+                    source_message_id=envelope.message_id,
+                )
+            )
+            log.warning("gate %s: offline (last will)", gate.id)
+        else:
+            log.info("gate %s: online", gate.id)
+    return Outcome.STATE_APPLIED
+
+
+def record_security_alert(session: Session, gate_id: str, reason: str, text: str, at: datetime) -> None:
+    """A message on a known gate's topic failed verification: one open alert per gate and reason,
+    counting repeats, so a flood of forgeries cannot flood the console."""
+    open_alert = session.scalar(
+        select(Alert).where(
+            Alert.gate_id == gate_id,
+            Alert.kind == "security",
+            Alert.acknowledged_at.is_(None),
+        )
+    )
+    if open_alert is not None:
+        details = dict(open_alert.details or {})
+        details["count"] = int(details.get("count", 1)) + 1
+        details["last_reason"] = reason
+        details["last_at"] = at.isoformat()
+        open_alert.details = details
+        return
+    session.add(
+        Alert(
+            gate_id=gate_id,
+            kind="security",
+            severity=Severity.CRITICAL.value,
+            message=f"Message on gate {gate_id}'s topic failed verification: {text}",
+            details={"reason": reason, "count": 1},
+            requires_ack=True,
+            created_at=at,
+        )
+    )

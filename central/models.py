@@ -1,0 +1,216 @@
+"""The database schema, as SQLAlchemy 2 typed ORM classes. Same code on SQLite and PostgreSQL.
+
+Times are stored as timezone-aware UTC; SQLite hands them back naive, so read them through
+:func:`as_utc`. Message ids are unique so that ingest is idempotent by construction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Json = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite drops the zone on the way back; every stored time is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute once
+        Json: JSON,
+        datetime: DateTime(timezone=True),
+        date: Date,
+    }
+
+
+class Gate(Base):
+    """One autogate, its verifying key and the latest things it told us."""
+
+    __tablename__ = "gates"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    direction: Mapped[str] = mapped_column(String(16))  # departure (keberangkatan) / arrival (kedatangan)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the raw Ed25519 key
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seen_at: Mapped[datetime | None]
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    online_changed_at: Mapped[datetime | None]
+    # Sender clocks of the latest applied state / heartbeat: latest sent_at wins.
+    state_sent_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    health_sent_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[Json | None]
+    health: Mapped[Json | None]
+    watchlist_version: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GateMessage(Base):
+    """Every accepted durable (outbox) message, once: the idempotency and gap ledger."""
+
+    __tablename__ = "gate_messages"
+    __table_args__ = (Index("ix_gate_messages_gate_seq", "gate_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(32), unique=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gates.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[Json]
+
+
+class Crossing(Base):
+    """The legal entry/exit mark (perlintasan), one per crossing record a gate sent."""
+
+    __tablename__ = "crossings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(32), unique=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), index=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gates.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    # The nine fields of the document scan (SOP tpi-01 "Langkah Utama").
+    document_number: Mapped[str] = mapped_column(String(20), index=True)  # nomor dokumen perjalanan
+    document_type: Mapped[str] = mapped_column(String(2))
+    issuing_state: Mapped[str] = mapped_column(String(3))
+    expiry_date: Mapped[date | None]
+    given_names: Mapped[str] = mapped_column(String(80))
+    surname: Mapped[str] = mapped_column(String(80), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date | None]
+    nationality: Mapped[str] = mapped_column(String(3))
+    fingerprint_match: Mapped[bool | None]
+    fingerprint_score: Mapped[float | None] = mapped_column(Float)
+    face_match: Mapped[bool | None]
+    face_score: Mapped[float | None] = mapped_column(Float)
+    biometrics: Mapped[Json] = mapped_column(default=dict)
+    timings_ms: Mapped[Json] = mapped_column(default=dict)
+    watchlist_version: Mapped[int | None]
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """Something a supervisor must see; ``requires_ack`` alerts stay on top until acknowledged."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gate_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))  # critical / high / warning / info
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[Json] = mapped_column(default=dict)
+    requires_ack: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None]
+    source_message_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class SequenceGap(Base):
+    """Durable messages central has not received: seq ``from_seq``..``to_seq`` of one gate."""
+
+    __tablename__ = "sequence_gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gates.id"), index=True)
+    from_seq: Mapped[int] = mapped_column(BigInteger)
+    to_seq: Mapped[int] = mapped_column(BigInteger)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """An officer account; the password is an argon2 hash, never the password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One officer action: who, in which role, did what to what, from where."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[Json] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class CommandRecord(Base):
+    """A signed command sent to a gate, and what the gate answered."""
+
+    __tablename__ = "commands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    command_id: Mapped[str] = mapped_column(String(64), unique=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gates.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    # pending -> sent -> accepted / refused; not_sent when the broker did not take it
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    ack_at: Mapped[datetime | None]
+    ack_reason: Mapped[str | None] = mapped_column(String(200))
+    state_after: Mapped[str | None] = mapped_column(String(32))
+
+
+class DeadLetter(Base):
+    """A verified message the store could not write for a reason retrying cannot fix (a bug):
+    kept whole here instead of being lost, so it is acknowledged only once it is on disk."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

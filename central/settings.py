@@ -1,0 +1,91 @@
+"""Typed configuration of the central process (env prefix ``AUTOGATE_CENTRAL_``, nested ``__``).
+
+Build it once in ``main()`` (or pass it to ``create_app``) and hand it down; never import a
+module-level instance. Outside demo mode it refuses to start without a session secret and
+central's signing key, so no deployment runs on a default secret.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from central.errors import ConfigurationError
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class MqttSettings(BaseModel):
+    """How the ingest worker and the command publisher reach the broker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="broker host name or address")
+    port: Port = Field(1883, description="broker TCP port")
+    username: str | None = Field(None, description="broker user for central")
+    password: SecretStr | None = Field(None, description="broker password for central")
+    # Fixed id + clean_session=False: the broker keeps our subscriptions and queues QoS 1
+    # messages while ingest is down, so a restart loses nothing.
+    client_id: str = Field(
+        "autogate-central-ingest", min_length=1, max_length=64, description="persistent MQTT client id"
+    )
+    tls: bool = Field(False, description="connect with TLS")
+    ca_file: Path | None = Field(None, description="CA bundle for TLS (system CAs when unset)")
+    keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive")
+
+
+class HttpSettings(BaseModel):
+    """Where waitress listens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="listen address (loopback by default)")
+    port: Port = Field(8000, description="listen port")
+    threads: int = Field(8, ge=1, le=64, description="waitress worker threads")
+
+
+class CentralSettings(BaseSettings):
+    """Everything the central process needs; see docs/central.md for each variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOGATE_CENTRAL_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    database_url: str = Field(
+        "sqlite:///instance/central.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db",
+    )
+    secret_key: SecretStr | None = Field(None, description="Flask session signing secret (>= 32 chars)")
+    demo_mode: bool = Field(False, description="allow generated secrets and keys (never in production)")
+    central_key_file: Path | None = Field(None, description="central's Ed25519 private key (signs commands)")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    # The gate outbox delivers late by design (network down for hours), so the window is long.
+    event_max_age_s: int = Field(
+        14 * 24 * 3600, ge=60, le=90 * 24 * 3600, description="oldest gate message still accepted"
+    )
+    ingest_enabled: bool = Field(True, description="run the MQTT ingest worker inside `serve`")
+    ingest_retry_initial_s: float = Field(0.5, gt=0, le=60, description="first back-off after a DB error")
+    ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
+    command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
+    session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
+    login_max_failures: int = Field(5, ge=1, le=100, description="failed logins before a user is locked")
+    login_lockout_s: int = Field(300, ge=1, le=86400, description="how long a locked user must wait")
+    login_ip_max_failures: int = Field(
+        20, ge=1, le=10000, description="failed logins from one address per lockout window"
+    )
+
+    @model_validator(mode="after")
+    def _no_default_secrets(self) -> CentralSettings:
+        if self.demo_mode:
+            return self
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+            raise ConfigurationError(
+                "AUTOGATE_CENTRAL_SECRET_KEY must be set (at least 32 characters) unless demo_mode"
+            )
+        if self.central_key_file is None:
+            raise ConfigurationError("AUTOGATE_CENTRAL_CENTRAL_KEY_FILE must be set unless demo_mode")
+        return self

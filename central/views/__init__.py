@@ -1,0 +1,1 @@
+"""Blueprints, one per area: auth, console, api, health. Views parse, call a service, render."""

@@ -1,0 +1,44 @@
+"""``/healthz``: unauthenticated liveness for load balancers; counts only, nothing personal."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from central.db import get_session
+from central.roles import public
+from central.views.common import extension
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+@public
+def healthz() -> Response:
+    from central.app import EXT_INGEST_HEALTH, EXT_METRICS
+
+    try:
+        get_session().execute(text("SELECT 1"))
+        database = "ok"
+    except SQLAlchemyError as exc:
+        log.warning("healthz: database unreachable (%s)", type(exc).__name__)
+        database = "unreachable"
+    ingest_health = extension(EXT_INGEST_HEALTH)
+    ingest = None if ingest_health is None else ("ok" if ingest_health() else "disconnected")
+    healthy = database == "ok" and ingest in (None, "ok")
+    response = jsonify(
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "ingest": ingest or "not_running",
+            "ingest_counters": extension(EXT_METRICS).snapshot(),
+        }
+    )
+    response.status_code = 200 if healthy else 503
+    return response
