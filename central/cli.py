@@ -167,7 +167,8 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
 def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from waitress.server import create_server
 
-    from central.app import create_app, load_central_key
+    from central.app import EXT_KEY, create_app, load_central_key
+    from central.ingest.gaps import GapResolver
     from central.ingest.mqtt import IngestService
     from central.watchlists.stale import StaleListMonitor
     from central.watchlists.views import init_app as init_watchlists
@@ -190,12 +191,18 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         extensions=[lambda app: init_watchlists(app, publish=publish_watchlist if service else None)],
     )
     stale_monitor = StaleListMonitor(database)
+    # Asks gates to resend events that never arrived (holes and missing tails) from their outboxes.
+    gap_resolver = (
+        GapResolver(database, key=app.extensions[EXT_KEY], publisher=service) if service else None
+    )
     server = create_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads)
     stop = threading.Event()
     _stop_on_signals(stop)
     if service is not None:
         service.start()
     stale_monitor.start()
+    if gap_resolver is not None:
+        gap_resolver.start()
     thread = threading.Thread(target=server.run, name="central-http", daemon=True)
     thread.start()
     log.info("central serving on http://%s:%d", settings.http.host, settings.http.port)
@@ -204,6 +211,8 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     finally:
         server.close()
         stale_monitor.close()
+        if gap_resolver is not None:
+            gap_resolver.close()
         if service is not None:
             service.stop()
         thread.join(10)

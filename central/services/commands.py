@@ -45,6 +45,8 @@ def issue_command(
     now_ms: int,
     ttl_s: int = 30,
     transaction_id: str | None = None,
+    from_seq: int | None = None,
+    to_seq: int | None = None,
 ) -> CommandRecord:
     """Record, audit, sign and publish one command; commits the session (twice)."""
     reason = reason.strip()
@@ -66,6 +68,8 @@ def issue_command(
         reason=reason[:500],
         transaction_id=transaction_id,
         expires_at_ms=expires_at_ms,
+        from_seq=from_seq,
+        to_seq=to_seq,
     )
     issued_at = from_ms(now_ms)
     record = CommandRecord(
@@ -87,7 +91,13 @@ def issue_command(
         actor,
         "command",
         f"gate:{gate.id}",
-        {"command_id": command.command_id, "action": action_value.value, "reason": command.reason, "transaction_id": transaction_id},
+        {
+            "command_id": command.command_id,
+            "action": action_value.value,
+            "reason": command.reason,
+            "transaction_id": transaction_id,
+            **({"from_seq": from_seq, "to_seq": to_seq} if from_seq is not None else {}),
+        },
     )
     session.commit()
     try:
