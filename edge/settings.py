@@ -1,0 +1,241 @@
+"""Settings of one gate process (``autogate edge run``): typed, from a file and the environment.
+
+Precedence, highest first: init arguments, ``AUTOGATE_EDGE_*`` environment variables (nested
+with ``__``, e.g. ``AUTOGATE_EDGE_MQTT__HOST``), the ``--config`` file (TOML or JSON), defaults.
+``main()`` builds these once and passes them down; nothing imports them at module level.
+
+A gate refuses to start without its signing key and central's public key unless ``demo_mode``
+is set: an unsigned gate would be indistinguishable from an impostor, and a gate without
+central's key could not tell a supervisor's command from anyone's.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from edge.hardware.gpio.config import DEFAULT_PIN_MAP, GpioPinMap
+from protocol.keys import PublicKey
+from protocol.messages import Direction, GateId
+
+ENV_PREFIX = "AUTOGATE_EDGE_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TlsSettings(_Section):
+    """TLS to the broker; off for the embedded demo broker, on in production."""
+
+    enabled: bool = Field(False, description="connect with TLS")
+    ca_file: Path | None = Field(None, description="CA bundle that signed the broker's certificate")
+    cert_file: Path | None = Field(None, description="client certificate (mutual TLS), PEM")
+    key_file: Path | None = Field(None, description="client certificate's private key, PEM")
+    insecure: bool = Field(False, description="skip hostname verification (lab brokers only)")
+
+
+class MqttSettings(_Section):
+    """How the gate reaches the broker. The client id is always the gate id."""
+
+    host: str = Field("127.0.0.1", min_length=1, max_length=253, description="broker host name or address")
+    port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
+    username: str | None = Field(None, max_length=128, description="per-gate broker user (the broker ACL keys on it)")
+    password: SecretStr | None = Field(None, description="per-gate broker password")
+    tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS options")
+    keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive; the last will fires ~1.5x after silence")
+    reconnect_min_s: int = Field(1, ge=1, le=60, description="first reconnect delay")
+    reconnect_max_s: int = Field(30, ge=1, le=600, description="longest reconnect delay (exponential backoff)")
+    inflight_window: int = Field(20, ge=1, le=1000, description="outbox rows published and awaiting PUBACK at once")
+
+    @model_validator(mode="after")
+    def _delays_ordered(self) -> MqttSettings:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        return self
+
+
+class SimulatedHardwareSettings(_Section):
+    """The in-process simulated gate (edge/hardware/simulated.py): no hardware at all."""
+
+    kind: Literal["simulated"] = "simulated"
+    door_move_s: float = Field(1.0, gt=0, le=10, description="simulated door travel time (SOP: 1 s)")
+    door_move_timeout_s: float = Field(3.0, gt=0, le=30, description="when a stuck door becomes a fault")
+    zone_beams: int = Field(3, ge=1, le=10, description="beams across the mantrap floor")
+
+
+class GpioHardwareSettings(_Section):
+    """Doors, beams and lights wired to the edge computer's GPIO pins (edge/hardware/gpio)."""
+
+    kind: Literal["gpio"] = "gpio"
+    pin_factory: str | None = Field(
+        None, max_length=32, description="gpiozero pin factory name (e.g. 'lgpio'); gpiozero's default when unset"
+    )
+    pins: GpioPinMap = Field(default_factory=lambda: DEFAULT_PIN_MAP, description="the gate's pin map")
+
+
+class DoorBoardHardwareSettings(_Section):
+    """The firmware/ door board on a serial port."""
+
+    kind: Literal["doorboard"] = "doorboard"
+    port: str = Field("/dev/ttyUSB0", min_length=1, max_length=256, description="serial device of the door board")
+    baudrate: int = Field(115200, ge=1200, le=4_000_000, description="serial speed")
+    timeout_s: float = Field(0.25, gt=0, le=10, description="wait for one ACK/NAK before retransmitting")
+    zone_beams: int = Field(3, ge=1, le=10, description="beams across the mantrap floor (the board's wiring)")
+
+
+HardwareSettings = Annotated[
+    SimulatedHardwareSettings | GpioHardwareSettings | DoorBoardHardwareSettings,
+    Field(discriminator="kind"),
+]
+
+
+class TravelerSimulationSettings(_Section):
+    """Simulated travelers walking up to the gate, for the demo (simulators/travelers.py)."""
+
+    rate_per_min: float = Field(0.0, ge=0, le=120, description="travelers per minute; 0 turns simulation off")
+    seed: int = Field(0, ge=0, description="random seed, so a demo run can be replayed")
+
+
+class EdgeSettings(BaseSettings):
+    """Everything one gate process needs; see the module docstring for precedence."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    gate_id: GateId = Field(..., description="this gate's id: MQTT client id, sender, topics")
+    direction: Direction = Field(Direction.DEPARTURE, description="departure (keberangkatan) or arrival (kedatangan)")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="broker connection")
+    key_file: Path | None = Field(None, description="the gate's Ed25519 private seed (autogate keys ...), mode 0600")
+    central_public_key: str | None = Field(
+        None, max_length=100, description="central's Ed25519 public key, base64; verifies commands"
+    )
+    data_dir: Path = Field(Path("var/edge"), description="outbox database and watchlist cache live here")
+    hardware: HardwareSettings = Field(default_factory=SimulatedHardwareSettings, description="gate hardware")
+    heartbeat_interval_s: float = Field(10.0, ge=0.05, le=3600, description="online heartbeat period")
+    command_max_age_s: float = Field(
+        60.0, gt=0, le=3600, description="commands older than this are refused as stale, besides their own expiry"
+    )
+    outbox_retention_h: float = Field(168.0, ge=0, le=24 * 365, description="delivered outbox rows are kept this long")
+    simulate_travelers: TravelerSimulationSettings = Field(
+        default_factory=TravelerSimulationSettings, description="demo traveler generator"
+    )
+    demo_mode: bool = Field(
+        False, description="allow running without keys: a key is generated in data_dir, commands need central's key"
+    )
+
+    @field_validator("central_public_key")
+    @classmethod
+    def _key_decodes(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                PublicKey.from_b64(value.strip())
+            except ValueError as exc:  # binascii.Error is a ValueError
+                raise ValueError(f"central_public_key is not a base64 Ed25519 public key: {exc}") from exc
+            return value.strip()
+        return value
+
+    @model_validator(mode="after")
+    def _keys_unless_demo(self) -> EdgeSettings:
+        if not self.demo_mode:
+            missing = [name for name in ("key_file", "central_public_key") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"{' and '.join(missing)} required (or set demo_mode for a demo gate)")
+        return self
+
+    @model_validator(mode="after")
+    def _travelers_need_simulated_hardware(self) -> EdgeSettings:
+        if self.simulate_travelers.rate_per_min > 0 and self.hardware.kind != "simulated":
+            raise ValueError("simulate_travelers needs hardware.kind = 'simulated'")
+        return self
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / f"{self.gate_id}.outbox.sqlite"
+
+    @property
+    def watchlist_path(self) -> Path:
+        return self.data_dir / f"{self.gate_id}.watchlist.json"
+
+    @property
+    def demo_key_path(self) -> Path:
+        return self.data_dir / f"{self.gate_id}.demo.key"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        if settings_cls.model_config.get("json_file"):
+            sources.append(JsonConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> EdgeSettings:
+    """Build settings from *config_file* (``.toml`` or ``.json``), the environment and *overrides*."""
+    if config_file is None:
+        return EdgeSettings(**overrides)
+    config_file = Path(config_file)
+    if not config_file.is_file():
+        raise FileNotFoundError(f"config file {config_file} does not exist")
+    suffix = config_file.suffix.lower()
+    if suffix == ".toml":
+        extra = SettingsConfigDict(toml_file=config_file)
+    elif suffix == ".json":
+        extra = SettingsConfigDict(json_file=config_file)
+    else:
+        raise ValueError(f"config file {config_file}: use .toml or .json")
+    # A subclass carries the file path in its config, so the file source sits below the
+    # environment in the precedence chain (settings_customise_sources above).
+    from_file = type("EdgeSettingsFromFile", (EdgeSettings,), {"model_config": {**EdgeSettings.model_config, **extra}})
+    return from_file(**overrides)
+
+
+def settings_reference() -> str:
+    """The settings as a Markdown table (docs/edge.md embeds it; a test keeps the two equal)."""
+    rows = ["| setting | environment variable | default | description |", "|---|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            dotted = f"{prefix}{name}"
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel) and name != "pins":
+                walk(annotation, f"{dotted}.")
+                continue
+            if field.is_required():
+                default = "required"
+            elif field.default_factory is not None:
+                made = field.default_factory()  # type: ignore[call-arg]
+                default = f'`kind = "{made.kind}"`' if hasattr(made, "kind") else "see below"
+            elif isinstance(field.default, Path):
+                default = f"`{field.default.as_posix()}`"
+            elif isinstance(field.default, Enum):
+                default = f"`{field.default.value}`"
+            else:
+                default = f"`{field.default!r}`" if field.default is not None else "unset"
+            env = ENV_PREFIX + dotted.upper().replace(".", "__")
+            rows.append(f"| `{dotted}` | `{env}` | {default} | {field.description or ''} |")
+
+    walk(EdgeSettings, "")
+    return "\n".join(rows)
