@@ -24,7 +24,7 @@ import paho.mqtt.client as paho
 
 from edge.link.base import CommandHandler, NoticeHandler
 from edge.link.errors import LinkError
-from protocol.messages import Command, CommandAck, WatchlistVersionNotice
+from protocol.messages import Command, CommandAck, CommandAction, WatchlistVersionNotice
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class Dispatcher:
         self._count = count
         self._first_time = first_time
         self.command_handler: CommandHandler | None = None
+        # Link-level commands (resend_events) are the link's own business, not the gate machine's.
+        self.resend_handler: CommandHandler | None = None
         self.notice_handler: NoticeHandler | None = None
         self._raw_handlers: list[tuple[tuple[str, ...], RawHandler]] = []
         self._commands: queue.Queue[Command | WatchlistVersionNotice | None] = queue.Queue()
@@ -148,6 +150,8 @@ class Dispatcher:
             log.warning("gate_id=%s command_id=%s: already executed before a restart", self.gate_id, command.command_id)
             return
         handler = self.command_handler
+        if command.action == CommandAction.RESEND_EVENTS:
+            handler = self.resend_handler
         if handler is None:
             ack = CommandAck(command_id=command.command_id, accepted=False, reason="gate has no command handler")
         else:

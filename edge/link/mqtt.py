@@ -46,7 +46,7 @@ from protocol import topics
 from protocol.envelope import seal
 from protocol.errors import ProtocolError
 from protocol.keys import KeyPair, PublicKey
-from protocol.messages import GateState, Heartbeat
+from protocol.messages import Command, CommandAck, GateState, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ class MqttLink(GateLink):
             window=settings.inflight_window,
             count=self._count,
         )
+        self._dispatch.resend_handler = self._resend
         self._heartbeat_thread: threading.Thread | None = None
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
@@ -166,6 +167,29 @@ class MqttLink(GateLink):
         if self._started:
             raise RuntimeError("register message handlers before start()")
         self._dispatch.add_raw(filters, handler)
+
+    def _resend(self, command: Command) -> CommandAck:
+        """Central never received events *from_seq*..*to_seq*: send the stored bytes again."""
+        if command.from_seq is None or command.to_seq is None or command.to_seq < command.from_seq:
+            return CommandAck(command_id=command.command_id, accepted=False, reason="resend_events needs a seq range")
+        if command.to_seq > self._outbox.last_seq:
+            return CommandAck(
+                command_id=command.command_id,
+                accepted=False,
+                reason=f"seq {command.to_seq} was never written (last is {self._outbox.last_seq})",
+            )
+        requeued, missing = self._outbox.requeue(command.from_seq, command.to_seq)
+        self._sender.rewind(command.from_seq)
+        self._count("events_requeued", requeued)
+        log.warning(
+            "gate_id=%s: central asked for events %d..%d again: %d requeued, %d no longer stored",
+            self.gate_id, command.from_seq, command.to_seq, requeued, missing,
+        )
+        return CommandAck(
+            command_id=command.command_id,
+            accepted=True,
+            reason=f"requeued {requeued} events; {missing} no longer stored",
+        )
 
     def close(self) -> None:
         """Announce offline, stop every thread, disconnect; the outbox keeps what is unsent."""

@@ -208,6 +208,39 @@ class Outbox:
                 raise OutboxError(f"outbox {self.path}: mark_delivered({seqs[:3]}...) failed: {exc}") from exc
         return changed
 
+    def requeue(self, from_seq: int, to_seq: int) -> tuple[int, int]:
+        """Mark delivered rows *from_seq*..*to_seq* undelivered again, so they are sent again.
+
+        Central asks for this when it never received them (a broker lost them after its PUBACK
+        to us). The stored bytes are resent unchanged, so central recognises them by message id.
+        Returns (rows requeued, rows of the range no longer stored: compacted or never written).
+        """
+        if from_seq < 1 or to_seq < from_seq:
+            raise ValueError(f"bad resend range {from_seq}..{to_seq}")
+        with self._lock:
+            self._check_open()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    requeued = self._db.execute(
+                        "UPDATE outbox SET delivered_at_ms = NULL WHERE seq BETWEEN ? AND ? AND delivered_at_ms IS NOT NULL",
+                        (from_seq, to_seq),
+                    ).rowcount
+                    stored = self._db.execute(
+                        "SELECT COUNT(*) FROM outbox WHERE seq BETWEEN ? AND ?", (from_seq, to_seq)
+                    ).fetchone()[0]
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise OutboxError(f"outbox {self.path}: requeue {from_seq}..{to_seq} failed: {exc}") from exc
+        missing = (to_seq - from_seq + 1) - int(stored)
+        log.info(
+            "outbox requeue gate_id=%s seqs=%d..%d requeued=%d missing=%d", self.sender, from_seq, to_seq, requeued, missing
+        )
+        return int(requeued), missing
+
     def compact(self, now_ms: int | None = None) -> int:
         """Delete delivered rows older than the retention period; returns how many went."""
         cutoff = (self._clock_ms() if now_ms is None else now_ms) - self.retention_ms

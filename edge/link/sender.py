@@ -71,6 +71,7 @@ class OutboxSender:
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._inflight: dict[int, int] = {}  # mid -> seq; sender thread only
         self._sent_up_to = 0  # highest seq handed to paho; sender thread only
+        self._rewind_to: queue.SimpleQueue[int] = queue.SimpleQueue()  # requests from other threads
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -82,6 +83,11 @@ class OutboxSender:
 
     def wake(self) -> None:
         """Something changed (a new row, a connection): look again now."""
+        self._wake.set()
+
+    def rewind(self, from_seq: int) -> None:
+        """Rows from *from_seq* on were requeued in the outbox: send them again (any thread)."""
+        self._rewind_to.put(from_seq)
         self._wake.set()
 
     def acknowledged(self, mid: int) -> None:
@@ -136,7 +142,16 @@ class OutboxSender:
             with self._progress:
                 self._progress.notify_all()
 
+    def _apply_rewinds(self) -> None:
+        while True:
+            try:
+                from_seq = self._rewind_to.get_nowait()
+            except queue.Empty:
+                return
+            self._sent_up_to = min(self._sent_up_to, from_seq - 1)
+
     def _fill_window(self) -> None:
+        self._apply_rewinds()
         room = self.window - len(self._inflight)
         if room <= 0:
             return

@@ -1,0 +1,40 @@
+"""Alignment of a face to the standard 5-point template (the ArcFace 112x112 layout, which SFace
+and OpenCV's FaceRecognizerSF.alignCrop use): a similarity transform (rotation, uniform scale,
+translation; no shear, so the face is not distorted) fitted by least squares (Umeyama)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Eye on the image's left, eye on the image's right, nose tip, mouth corners; 112x112 crop.
+TEMPLATE_112 = np.array([
+    [38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+    [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 matrix of the least-squares similarity mapping src points onto dst (Umeyama 1991)."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    cov = d0.T @ s0 / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1
+    rot = u @ sign @ vt
+    var_s = (s0 ** 2).sum() / len(src)
+    scale = float(np.trace(np.diag(sig) @ sign) / var_s) if var_s > 0 else 1.0
+    m = np.zeros((2, 3))
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - scale * rot @ mu_s
+    return m
+
+
+def align(image: np.ndarray, landmarks: np.ndarray, size_px: int = 112) -> np.ndarray:
+    """The face warped onto the template, ``size_px`` square, BGR uint8."""
+    matrix = similarity_transform(landmarks, TEMPLATE_112 * (size_px / 112.0))
+    return cv2.warpAffine(image, matrix, (size_px, size_px), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
