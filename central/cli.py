@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
 
 def _database(settings: CentralSettings) -> Database:
     """The database with every area's tables registered on the shared metadata."""
+    import central.cases.models  # noqa: F401  (case tables join Base.metadata)
     import central.watchlists.models  # noqa: F401  (watchlist tables join Base.metadata)
 
     return Database(settings.database_url)

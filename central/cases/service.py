@@ -1,0 +1,468 @@
+"""Cases in the database: open, complete a step (through the pure engine, audited), query with
+the case clock, and open cases from gate events inside the ingest transaction.
+
+Nothing here commits; the caller (a view, the ingest worker) commits the case together with its
+audit entry, so a step is never recorded without its audit row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import central.watchlists.models as watchlist_models  # the hit's list and agency; its tables join Base
+from central.cases.errors import CaseNotFound, CaseRefused
+from central.cases.mapping import opening_for_event
+from central.cases.models import Case, CaseStepRecord
+from central.models import Gate, as_utc, from_ms
+from central.services import audit
+from central.services.audit import Actor
+from central.workflows import (
+    CaseState,
+    WorkflowDefinition,
+    WorkflowError,
+    complete_step,
+    deadlines,
+    start_case,
+)
+from central.workflows.fees import OverstayTariff, assess_overstay
+from central.workflows.registry import WorkflowRegistry, load_registry
+from protocol.messages import GateEvent
+
+log = logging.getLogger(__name__)
+
+OVERSTAY = "tpi-07-overstay"
+CCTV_ONLY = frozenset({"it-05-cctv-alarm"})  # all a cctv_operator may see or work
+
+
+@lru_cache(maxsize=1)
+def registry() -> WorkflowRegistry:
+    return load_registry()
+
+
+def curated() -> list[WorkflowDefinition]:
+    """The workflows whose branches and roles were reviewed by hand: the ones cases run on."""
+    return sorted(
+        (d for d in registry().definitions.values() if d.curated), key=lambda d: d.id
+    )
+
+
+def visible_workflows(role: str | None) -> frozenset[str] | None:
+    """The workflows *role* may see; None means all."""
+    return CCTV_ONLY if role == "cctv_operator" else None
+
+
+def ms(value: datetime) -> int:
+    return int(as_utc(value).timestamp() * 1000)  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ opening
+
+
+def open_case(
+    session: Session,
+    workflow_id: str,
+    *,
+    now_ms: int,
+    actor: Actor,
+    context: dict[str, Any] | None = None,
+    start_at: str | None = None,
+    source_message_id: str | None = None,
+) -> Case:
+    """Open a case on *workflow_id* (a curated one), audited as ``case_opened``."""
+    try:
+        definition = registry().get(workflow_id)
+    except KeyError as exc:
+        raise CaseRefused(str(exc.args[0])) from None
+    if not definition.curated:
+        raise CaseRefused(
+            f"workflow {workflow_id} is a generated draft; only curated workflows run as cases"
+        )
+    context = dict(context or {})
+    allowed = visible_workflows(actor.role)
+    if allowed is not None and workflow_id not in allowed:
+        raise CaseRefused(f"role {actor.role} may not open {workflow_id} cases")
+    try:
+        # The engine's case_id is filled in once the row has its id.
+        state = start_case(
+            definition, case_id="new", now_ms=now_ms, context=context, start_at=start_at
+        )
+    except KeyError as exc:
+        raise CaseRefused(str(exc.args[0])) from None
+    row = Case(
+        workflow_id=definition.id,
+        version=definition.version,
+        status="open",
+        current_step=state.current_step,
+        current_since=from_ms(now_ms),
+        opened_at=from_ms(now_ms),
+        opened_by=actor.username if actor.role else None,
+        gate_id=context.get("gate_id"),
+        transaction_id=context.get("transaction_id"),
+        source_message_id=source_message_id,
+        context=context,
+        state={},
+    )
+    session.add(row)
+    session.flush()
+    row.state = state.model_copy(update={"case_id": str(row.id)}).model_dump(
+        mode="json"
+    )
+    audit.record(
+        session,
+        actor,
+        "case_opened",
+        target=f"case:{row.id}",
+        details={
+            "workflow": definition.id,
+            "step": state.current_step,
+            "gate": row.gate_id,
+        },
+    )
+    log.info(
+        "case %d opened: %s at %s (gate %s)",
+        row.id,
+        definition.id,
+        state.current_step,
+        row.gate_id,
+    )
+    return row
+
+
+def overstay_context(
+    permit_expiry: date, departure: date, tariff: OverstayTariff
+) -> dict[str, Any]:
+    """The tpi-07 assessment a case carries: days past the permit, fee and the tariff's source."""
+    return {
+        "overstay": assess_overstay(permit_expiry, departure, tariff).model_dump(
+            mode="json"
+        )
+    }
+
+
+def open_cases_for_event(
+    session: Session,
+    gate: Gate | str,
+    event: GateEvent,
+    message_id: str,
+    at: datetime | None = None,
+) -> list[Case]:
+    """Called by ingest for each new gate event, in its transaction: a hold opens a cekal (or
+    Interpol) case, a counter referral a gate-referral case. At most one case per event (the
+    message id is unique) and per gate transaction and workflow (a hold sends several events).
+
+    A failure here is logged and rolled back to a savepoint: it must never stop the event, and
+    its alert, from being stored."""
+    gate_id = gate if isinstance(gate, str) else gate.id
+    try:
+        with session.begin_nested():
+            return _open_for_event(session, gate_id, event, message_id, at)
+    except Exception:
+        log.exception(
+            "gate %s: could not open a case for event %s (%s)",
+            gate_id,
+            message_id,
+            event.event,
+        )
+        return []
+
+
+def _open_for_event(
+    session: Session,
+    gate_id: str,
+    event: GateEvent,
+    message_id: str,
+    at: datetime | None,
+) -> list[Case]:
+    entry_id = event.details.get("watchlist_entry")
+    entry = (
+        session.get(watchlist_models.WatchlistEntryRow, entry_id)
+        if isinstance(entry_id, str)
+        else None
+    )
+    opening = opening_for_event(gate_id, event, entry.list_name if entry else None)
+    if opening is None:
+        return []
+    if (
+        session.scalar(select(Case.id).where(Case.source_message_id == message_id))
+        is not None
+    ):
+        return []
+    if event.transaction_id and session.scalar(
+        select(Case.id).where(
+            Case.gate_id == gate_id,
+            Case.transaction_id == event.transaction_id,
+            Case.workflow_id.in_(_same_kind(opening.workflow_id)),
+        )
+    ):
+        return []
+    context = dict(opening.context)
+    if entry is not None:
+        context["watchlist"] = {
+            **context.get("watchlist", {}),
+            "agency": entry.agency,  # instansi pengusul: who step 7 verifies with
+            "interested_party": entry.interested_party,
+            "reason": entry.reason,
+        }
+    now_ms = ms(at) if at is not None else int(datetime.now().timestamp() * 1000)
+    row = open_case(
+        session,
+        opening.workflow_id,
+        now_ms=now_ms,
+        actor=Actor(username=f"gate:{gate_id}"[:64], role=None),
+        context=context,
+        start_at=opening.start_at,
+        source_message_id=message_id,
+    )
+    return [row]
+
+
+def _same_kind(workflow_id: str) -> tuple[str, ...]:
+    # One hold is one case, whether tpi-03 or tpi-04 opened it; a referral after the hold is its tail.
+    if workflow_id in ("tpi-03-cekal", "tpi-04-interpol"):
+        return ("tpi-03-cekal", "tpi-04-interpol")
+    return ("tpi-03-cekal", "tpi-04-interpol", workflow_id)
+
+
+# ------------------------------------------------------------------ working a case
+
+
+def get_case(
+    session: Session, case_id: int, *, role: str | None = None, for_update: bool = False
+) -> Case:
+    query = select(Case).where(Case.id == case_id)
+    if for_update:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    allowed = visible_workflows(role)
+    if row is None or (allowed is not None and row.workflow_id not in allowed):
+        raise CaseNotFound(f"no case {case_id}")
+    return row
+
+
+def state_of(row: Case) -> CaseState:
+    return CaseState.model_validate(row.state)
+
+
+def definition_of(row: Case) -> WorkflowDefinition:
+    definition = registry().get(row.workflow_id)
+    if definition.version != row.version:
+        raise CaseRefused(
+            f"case {row.id} runs {row.workflow_id} v{row.version}; v{definition.version} is installed"
+        )
+    return definition
+
+
+def complete(
+    session: Session,
+    case_id: int,
+    *,
+    actor: Actor,
+    step_id: str,
+    now_ms: int,
+    answer: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Case:
+    """Complete the case's current step as *actor*; the engine checks the role against the step."""
+    row = get_case(session, case_id, role=actor.role, for_update=True)
+    definition = definition_of(row)
+    state = state_of(row)
+    data = {k: v for k, v in (data or {}).items() if v not in (None, "")}
+    if row.workflow_id == OVERSTAY and step_id == "compute":
+        data, answer = _overstay_compute(row, data, answer)
+    try:
+        new = complete_step(
+            definition,
+            state,
+            step_id=step_id,
+            actor=actor.username or "unknown",
+            role=actor.role or "",
+            now_ms=now_ms,
+            answer=answer or None,
+            data=data,
+        )
+    except WorkflowError as exc:
+        raise CaseRefused(str(exc)) from None
+    record = new.history[-1]
+    session.add(
+        CaseStepRecord(
+            case_id=row.id,
+            step_id=record.step_id,
+            actor=record.actor,
+            role=record.role,
+            started_at=from_ms(record.started_at_ms),
+            completed_at=from_ms(record.completed_at_ms),
+            standard_s=record.standard_s,
+            within_standard=record.within_standard,
+            answer=record.answer,
+            data=dict(record.data),
+            documents=",".join(record.documents),
+        )
+    )
+    row.state = new.model_dump(mode="json")
+    row.status = new.status
+    row.current_step = new.current_step
+    row.current_since = from_ms(new.current_since_ms)
+    row.outcome = new.outcome
+    row.closed_at = from_ms(new.closed_at_ms) if new.closed_at_ms is not None else None
+    audit.record(
+        session,
+        actor,
+        "case_step_completed",
+        target=f"case:{row.id}",
+        details={
+            "workflow": row.workflow_id,
+            "step": step_id,
+            "answer": answer,
+            "fields": sorted(data),  # names only: values may carry document numbers
+            "documents": list(record.documents),
+            "within_standard": record.within_standard,
+            "status": new.status,
+        },
+    )
+    log.info(
+        "case %d: %s completed by %s (%s)", row.id, step_id, actor.username, actor.role
+    )
+    return row
+
+
+def _overstay_compute(
+    row: Case, data: dict[str, Any], answer: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """tpi-07 step 4: days and fee come from the assessment made when the case was opened, never
+    typed in, so the billing record and the payment proof follow the tariff."""
+    assessment = row.context.get("overstay")
+    if not assessment:
+        raise CaseRefused(
+            f"case {row.id}: no overstay assessment (permit expiry and departure date) on the case"
+        )
+    expected = "up_to_60_days" if assessment["within_tpi_07"] else "over_60_days"
+    if answer and answer != expected:
+        raise CaseRefused(
+            f"case {row.id}: the overstay is {assessment['overstay_days']} days; the answer is {expected}"
+        )
+    data = {
+        **data,
+        "overstay_days": assessment["overstay_days"],
+        "fee_idr": assessment["fee_idr"],
+    }
+    return data, expected
+
+
+# ------------------------------------------------------------------ the case clock and queries
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """Time in the current step against the SOP standard (jam kasus)."""
+
+    step_id: str | None
+    since_ms: int
+    elapsed_s: int
+    standard_s: int | None
+    due_at_ms: int | None
+    overdue_s: int
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.overdue_s > 0
+
+
+def clock(row: Case, now_ms: int) -> CaseClock:
+    state = state_of(row)
+    definition = registry().get(row.workflow_id)
+    due = deadlines(definition, state, now_ms=now_ms)
+    standard = None
+    if state.current_step is not None:
+        standard = definition.step(state.current_step).time.deadline_seconds
+    elapsed = (
+        max(0, now_ms - state.current_since_ms) // 1000 if state.status == "open" else 0
+    )
+    return CaseClock(
+        step_id=state.current_step,
+        since_ms=state.current_since_ms,
+        elapsed_s=elapsed,
+        standard_s=standard,
+        due_at_ms=due[0].due_at_ms if due else None,
+        overdue_s=due[0].overdue_ms // 1000 if due else 0,
+    )
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    workflow: str | None = None
+    status: str | None = None  # open / closed
+    gate: str | None = None
+    limit: int = 200
+
+
+def list_cases(
+    session: Session, query: CaseQuery, *, role: str | None = None
+) -> list[Case]:
+    """Open cases first, then newest first."""
+    stmt = select(Case)
+    if query.workflow:
+        stmt = stmt.where(Case.workflow_id == query.workflow)
+    if query.status:
+        stmt = stmt.where(Case.status == query.status)
+    if query.gate:
+        stmt = stmt.where(Case.gate_id == query.gate)
+    allowed = visible_workflows(role)
+    if allowed is not None:
+        stmt = stmt.where(Case.workflow_id.in_(sorted(allowed)))
+    open_first = sql_case((Case.status == "open", 0), else_=1)
+    stmt = stmt.order_by(open_first, Case.opened_at.desc(), Case.id.desc()).limit(
+        query.limit
+    )
+    return list(session.scalars(stmt))
+
+
+def case_view(row: Case, now_ms: int) -> dict[str, Any]:
+    """The JSON shape of a case (API and console): no MRZ lines, no biometrics."""
+    definition = registry().get(row.workflow_id)
+    tick = clock(row, now_ms)
+    traveler = row.context.get("traveler") or {}
+    return {
+        "id": row.id,
+        "workflow_id": row.workflow_id,
+        "workflow_title": definition.title_en,
+        "workflow_title_id": definition.title_id,
+        "status": row.status,
+        "current_step": row.current_step,
+        "opened_at_ms": ms(row.opened_at),
+        "closed_at_ms": ms(row.closed_at) if row.closed_at else None,
+        "outcome": row.outcome,
+        "gate_id": row.gate_id,
+        "transaction_id": row.transaction_id,
+        "reason": row.context.get("reason"),
+        "reason_text": row.context.get("reason_text"),
+        "traveler_name": " ".join(
+            p for p in (traveler.get("given_names"), traveler.get("surname")) if p
+        ),
+        "clock": {
+            "step": tick.step_id,
+            "since_ms": tick.since_ms,
+            "elapsed_s": tick.elapsed_s,
+            "standard_s": tick.standard_s,
+            "due_at_ms": tick.due_at_ms,
+            "overdue_s": tick.overdue_s,
+            "overdue": tick.is_overdue,
+        },
+    }
+
+
+def step_records(session: Session, case_id: int) -> list[CaseStepRecord]:
+    return list(
+        session.scalars(
+            select(CaseStepRecord)
+            .where(CaseStepRecord.case_id == case_id)
+            .order_by(CaseStepRecord.id)
+        )
+    )
