@@ -121,7 +121,8 @@ class Hall:
     def _bootstrap_central(self) -> None:
         """Schema, one login per role and the gates' public keys, in-process: one import, not
         a dozen CLI start-ups (the same services the CLI calls)."""
-        import central.watchlists.models  # noqa: F401  (their tables join the schema)
+        import central.cases.models  # noqa: F401  (their tables join the schema)
+        import central.watchlists.models  # noqa: F401
         from central.db import Database
         from central.services import audit, gates, users
 
