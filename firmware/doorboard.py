@@ -265,7 +265,10 @@ class DoorBoard:
                 door.lock.value(0)
                 self.queue_event(P.EV_DOOR_UNLOCKED, door.code)
         for door in self.doors:
-            if door.target != P.POS_OPEN and not (door.at_open() and not door.at_closed()):
+            # A door that has just started closing still presses its open stop: it must be
+            # driven open too. Only a door at rest on its open stop is left alone.
+            resting_open = door.target is None and door.at_open() and not door.at_closed()
+            if door.target != P.POS_OPEN and not resting_open:
                 door.drive(P.POS_OPEN, now_ms)
 
     def tick(self, now_ms):

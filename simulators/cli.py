@@ -2,11 +2,13 @@
 
     autogate sim list
     autogate sim run --scenario happy --json
+    autogate sim run --scenario cekal --hardware doorboard --json
     autogate sim hall --gates 4 --travelers 40 --seed 1
 
 ``run --json`` prints one JSON object per line for each state change, door command and door
 arrival ({"t", "state", "entry", "exit", "event", ...}; "from" on state changes, "detail" on door
-lines) and ends with a summary line {"scenario": ..., "outcome": ...}.
+lines) and ends with a summary line {"scenario": ..., "outcome": ...}. ``--hardware doorboard``
+runs the same scenario through the door board firmware behind a pty pair (same trace format).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from simulators.scenarios import SCENARIOS, SIM_TODAY, SimWorld, run_scenario
+from simulators.scenarios import HARDWARE_KINDS, SCENARIOS, SIM_TODAY, SimWorld, run_scenario
 from simulators.travelers import TravelerRates, traveler_stream
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         help="one JSON object per line (trace, then summary)",
     )
     run.add_argument("--seed", type=int, default=7, help="traveler seed")
+    run.add_argument(
+        "--hardware",
+        choices=HARDWARE_KINDS,
+        default="simulated",
+        help="simulated: in-process gate (default); doorboard: the door board firmware behind a pty",
+    )
     hall = sub.add_parser("hall", help="push a stream of synthetic travelers through several gates")
     hall.add_argument("--gates", type=int, default=4, help="number of gates (default 4)")
     hall.add_argument("--travelers", type=int, default=40, help="travelers per gate")
@@ -61,15 +69,16 @@ def main(argv: list[str]) -> int:
             print(f"{name:22s} {description}")
         return 0
     if args.command == "run":
-        return _run(args.scenario, seed=args.seed, as_json=args.json)
+        return _run(args.scenario, seed=args.seed, as_json=args.json, hardware=args.hardware)
     return _hall(args.gates, args.travelers, seed=args.seed, as_json=args.json)
 
 
-def _run(name: str, *, seed: int, as_json: bool) -> int:
-    result = run_scenario(name, seed=seed)
+def _run(name: str, *, seed: int, as_json: bool, hardware: str = "simulated") -> int:
+    result = run_scenario(name, seed=seed, hardware=hardware)
     summary: dict[str, Any] = {
         "scenario": result.scenario,
         "outcome": result.outcome,
+        "hardware": hardware,
         **result.summary,
     }
     if as_json:

@@ -4,7 +4,10 @@ Each scenario builds a fresh world (``SimWorld``: ``ManualScheduler``, ``Simulat
 a link, simulated recognition, the real ``GateMachine`` and ``GateRuntime``), plays its script
 with ``GateDriver`` and returns the trace (every state change and door command) and a summary.
 The hardware is pluggable: ``SimWorld(hardware=...)`` takes any ``GateHardware`` driven by the
-same scheduler (the pty door-board simulator will plug in here).
+same scheduler, and ``SimWorld(hardware_kind="doorboard")`` runs the gate on the door board
+firmware behind a pty (``LockstepDoorBoard``): the runtime talks to ``DoorBoardGateHardware`` over
+the pty, and the travelers' bodies, the fire alarm and jams act on the door plant's inputs
+(``world.body``), on one fake clock shared with the firmware.
 """
 
 from __future__ import annotations
@@ -20,15 +23,19 @@ from edge.gate.config import GateConfig
 from edge.gate.machine import GateMachine
 from edge.gate.recognition import DocumentNumberWatchlist, Recognition
 from edge.gate.runtime import GateRuntime, TraceRecord
+from edge.hardware.base import GateHardware
 from edge.hardware.clock import ManualScheduler
 from edge.hardware.simulated import SimulatedGateHardware
 from edge.link.base import DurablePayload, MemoryLink
 from protocol.messages import CrossingRecord, GateEvent, GateState
+from simulators.devices.doorboard_lockstep import GateBody, LockstepDoorBoard
+from simulators.devices.lockstep import SteppedScheduler
 from simulators.travelers import GateDriver, SimTraveler, make_traveler
 
 log = logging.getLogger(__name__)
 
 SIM_TODAY = date(2026, 6, 1)
+HARDWARE_KINDS = ("simulated", "doorboard")
 # How long the simulated devices take, so per-step timings look like a real gate's.
 SIM_LATENCY_S = {
     "read_document": 0.8,
@@ -69,20 +76,57 @@ class OfflineCapableLink(MemoryLink):
 
 
 @dataclass
+class SettlingGateDriver(GateDriver):
+    """A ``GateDriver`` that lets the hardware settle after each supervisor command, so the door
+    events a command causes on the door board have landed before the driver looks again."""
+
+    settle: Callable[[], None] | None = None
+
+    def command(self, action: str, reason: str = "", issued_by: str | None = None) -> bool:
+        accepted = super().command(action, reason, issued_by)
+        if self.settle is not None:
+            self.settle()
+        return accepted
+
+
+@dataclass
 class SimWorld:
-    """One simulated gate with everything it needs, on one fake clock."""
+    """One simulated gate with everything it needs, on one fake clock.
+
+    ``hardware_kind`` "simulated" (default) builds ``SimulatedGateHardware`` (unless ``hardware``
+    is given); "doorboard" runs the door board firmware behind a pty, in lockstep on the same
+    clock. ``body`` is what the travelers act on (the simulated hardware itself, or ``GateBody``
+    on the door plant); call ``close()`` when done.
+    """
 
     gate_id: str = "sim-gate-1"
     watchlist: DocumentNumberWatchlist = field(default_factory=DocumentNumberWatchlist)
     config: GateConfig | None = None
-    hardware: SimulatedGateHardware | None = None
+    hardware: GateHardware | None = None
     seed: int = 7
     trace: list[TraceRecord] = field(default_factory=list)
+    hardware_kind: str = "simulated"
 
     def __post_init__(self) -> None:
-        self.scheduler = ManualScheduler()
-        if self.hardware is None:
-            self.hardware = SimulatedGateHardware(scheduler=self.scheduler)
+        self.board: LockstepDoorBoard | None = None
+        self.body: Any
+        settle: Callable[[], None] | None = None
+        if self.hardware_kind == "doorboard":
+            if self.hardware is not None:
+                raise ValueError("hardware_kind 'doorboard' builds its own hardware")
+            stepped = SteppedScheduler()
+            self.scheduler: ManualScheduler = stepped
+            self.board = LockstepDoorBoard(stepped)
+            self.hardware = self.board.connect()
+            self.body = GateBody(self.board)
+            settle = self.board.settle
+        elif self.hardware_kind == "simulated":
+            self.scheduler = ManualScheduler()
+            if self.hardware is None:
+                self.hardware = SimulatedGateHardware(scheduler=self.scheduler)
+            self.body = self.hardware
+        else:
+            raise ValueError(f"unknown hardware kind {self.hardware_kind!r}; try: {', '.join(HARDWARE_KINDS)}")
         self.link = OfflineCapableLink()
         self.machine = GateMachine(self.config or GateConfig(gate_id=self.gate_id))
         self.recognition = Recognition(
@@ -98,10 +142,18 @@ class SimWorld:
             scheduler=self.scheduler,
         )
         self.runtime.add_observer(self.trace.append)
-        self.driver = GateDriver(self.runtime, self.hardware, self.scheduler)
+        self.driver = SettlingGateDriver(self.runtime, self.body, self.scheduler, settle=settle)
         self.rng = random.Random(self.seed)
         self._count = 0
         self.runtime.start()
+        if settle is not None:
+            settle()
+
+    def close(self) -> None:
+        """Stop the runtime and, on the door board, the driver, the firmware thread and the pty."""
+        self.runtime.stop()
+        if self.board is not None:
+            self.board.close()
 
     def traveler(self, **overrides: Any) -> SimTraveler:
         """A fresh valid WNI traveler (genuine biometrics unless overridden)."""
@@ -208,8 +260,7 @@ def _face_fail(world: SimWorld) -> dict[str, Any]:
     "Two people pass the entry beam together: transaction stopped, both sent back",
 )
 def _tailgating(world: SimWorld) -> dict[str, Any]:
-    rt, hw = world.runtime, world.hardware
-    assert hw is not None
+    rt, hw = world.runtime, world.body
     rt.present_document(world.traveler().presented())
     world.driver.wait_for_door("entry", "open")
     hw.tailgate()
@@ -224,8 +275,7 @@ def _tailgating(world: SimWorld) -> dict[str, Any]:
     "Fire alarm while a cekal traveler is held: every door released, alarm raised",
 )
 def _emergency_held(world: SimWorld) -> dict[str, Any]:
-    hw = world.hardware
-    assert hw is not None
+    hw = world.body
     traveler = world.traveler()
     world.watchlist.identical[traveler.document_number] = "cekal-002"
     world.driver.run_traveler(traveler)
@@ -267,8 +317,7 @@ def _offline(world: SimWorld) -> dict[str, Any]:
 
 def finish(world: SimWorld, max_steps: int = 100) -> str:
     """Walk whoever is in the mantrap out of the way the gate shows, until the transaction ends."""
-    rt, hw = world.runtime, world.hardware
-    assert hw is not None
+    rt, hw = world.runtime, world.body
     ended = rt.ended_count
     for _ in range(max_steps):
         if rt.ended_count > ended or (rt.state == "idle" and rt.last_outcome):
@@ -279,10 +328,19 @@ def finish(world: SimWorld, max_steps: int = 100) -> str:
     return rt.last_outcome or "none"
 
 
-def run_scenario(name: str, *, seed: int = 7) -> ScenarioResult:
+def run_scenario(name: str, *, seed: int = 7, hardware: str = "simulated") -> ScenarioResult:
+    """Play scenario ``name`` on a fresh world; ``hardware`` is "simulated" or "doorboard"."""
     if name not in SCENARIOS:
         raise KeyError(f"unknown scenario {name!r}; try: {', '.join(SCENARIOS)}")
-    world = SimWorld(seed=seed)
+    world = SimWorld(seed=seed, hardware_kind=hardware)
+    try:
+        return play(world, name)
+    finally:
+        world.close()
+
+
+def play(world: SimWorld, name: str) -> ScenarioResult:
+    """Play scenario ``name`` on ``world`` (left open, so tests can inspect it)."""
     _, script = SCENARIOS[name]
     summary = script(world)
     outcome = str(summary.pop("outcome"))

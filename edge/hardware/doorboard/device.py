@@ -7,7 +7,9 @@ the board every ``heartbeat_s`` so that its watchdog stays quiet while this proc
 
 Threads: a reader (the only one that reads the port), a dispatcher (delivers events to listeners,
 so a listener may call ``execute`` without deadlocking the reader) and the heartbeat. All wait on
-the ``stopping`` Event and stop in ``close``.
+the ``stopping`` Event and stop in ``close``. In the lockstep simulator (a fake clock shared with
+the firmware) ``heartbeat_clock`` times the pings instead of the heartbeat thread, and
+``activity()`` lets it wait until every byte and event has been handled.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class DoorBoardGateHardware(GateHardware):
     :param timeout_s: wait for one ACK/NAK before retransmitting.
     :param retries: retransmissions before ``DoorBoardTimeout`` (and a ``FAULT``).
     :param heartbeat_s: ping interval; keep it well under the board's watchdog (1.5 s).
+    :param heartbeat_clock: time the pings on this scheduler instead of a thread (a simulator whose
+        firmware runs on the same fake clock: real-time pings would not keep its watchdog quiet).
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class DoorBoardGateHardware(GateHardware):
         heartbeat_s: float = 0.5,
         owns_port: bool = False,
         scheduler: Scheduler | None = None,
+        heartbeat_clock: Scheduler | None = None,
     ) -> None:
         super().__init__()
         del scheduler  # the board times movements itself; accepted so every adapter is built alike
@@ -119,6 +124,14 @@ class DoorBoardGateHardware(GateHardware):
         self._waiters: dict[int, _Waiter] = {}
         self._last_event_seq: int | None = None
         self._outbox: queue.Queue[HardwareEvent] = queue.Queue()
+        # activity counters, see activity(); each moves before the work it stands for is visible
+        self._count_lock = threading.Lock()
+        self._tx_bytes = 0
+        self._rx_bytes = 0
+        self._queued = 0
+        self._delivered = 0
+        self._heartbeat_clock = heartbeat_clock
+        self._ping_handle: Any = None
         self.stopping = threading.Event()
         self._closed = False
         self._threads = [
@@ -133,7 +146,10 @@ class DoorBoardGateHardware(GateHardware):
         except BaseException:
             self.close()
             raise
-        self._threads[2].start()
+        if heartbeat_clock is None:
+            self._threads[2].start()
+        else:
+            self._schedule_ping()
 
     @classmethod
     def open(cls, port_name: str, *, baudrate: int = 115200, **kwargs: Any) -> DoorBoardGateHardware:
@@ -173,12 +189,25 @@ class DoorBoardGateHardware(GateHardware):
     def crc_errors(self) -> int:
         return self._decoder.crc_errors
 
+    def activity(self) -> tuple[int, int, int, int]:
+        """(bytes written, bytes read and handled, events queued, events delivered).
+
+        Each counter moves before the work it stands for becomes visible to the other side (bytes
+        count before the write; reads, after their frames are handled; deliveries, after the
+        listeners return), so a simulator that sees two equal snapshots which also balance with
+        its own byte counts knows nothing is in flight.
+        """
+        with self._count_lock:
+            return self._tx_bytes, self._rx_bytes, self._queued, self._delivered
+
     def close(self) -> None:
         """Stop the threads (the board's watchdog then makes the doors safe) and release the port."""
         if self._closed:
             return
         self._closed = True
         self.stopping.set()
+        if self._ping_handle is not None:
+            self._ping_handle.cancel()
         for waiter in list(self._waiters.values()):
             waiter.done.set()
         for thread in self._threads:
@@ -238,6 +267,8 @@ class DoorBoardGateHardware(GateHardware):
     def _write(self, frame: bytes) -> None:
         try:
             with self._write_lock:
+                with self._count_lock:
+                    self._tx_bytes += len(frame)
                 self._port.write(frame)
         except (serial.SerialException, OSError) as exc:
             raise DoorBoardError(f"door board {self._name}: write failed: {exc}") from exc
@@ -261,6 +292,8 @@ class DoorBoardGateHardware(GateHardware):
                     self._on_frame(seq, cmd, payload)
                 except (DoorBoardError, ValueError):
                     log.warning("door board %s: bad frame seq %d cmd %s", self._name, seq, cmd, exc_info=True)
+            with self._count_lock:
+                self._rx_bytes += len(data)
 
     def _on_frame(self, seq: int, cmd: int | None, payload: bytes) -> None:
         if cmd is None:
@@ -314,7 +347,7 @@ class DoorBoardGateHardware(GateHardware):
         elif code == wire.EV_BEAM:
             beam = self._beam_name(door_code)
             for event in self._tracker.update(beam, detail[:1] == b"\x01"):
-                self._outbox.put(event)
+                self._enqueue(event)
         elif code == wire.EV_EMERGENCY:
             self._emergency = True
             self._emit(HardwareEventKind.EMERGENCY, None, "fire alarm")
@@ -339,7 +372,12 @@ class DoorBoardGateHardware(GateHardware):
 
     def _emit(self, kind: HardwareEventKind, door: DoorName | None = None, detail: str = "") -> None:
         # delivered by the dispatcher thread, so listeners may send commands
-        self._outbox.put(HardwareEvent(kind, door, detail))
+        self._enqueue(HardwareEvent(kind, door, detail))
+
+    def _enqueue(self, event: HardwareEvent) -> None:
+        with self._count_lock:
+            self._queued += 1
+        self._outbox.put(event)
 
     def _dispatch_loop(self) -> None:
         while not self.stopping.is_set():
@@ -347,13 +385,32 @@ class DoorBoardGateHardware(GateHardware):
                 event = self._outbox.get(timeout=0.1)
             except queue.Empty:
                 continue
-            self._events.emit(event)
+            try:
+                self._events.emit(event)
+            finally:
+                with self._count_lock:
+                    self._delivered += 1
 
     def _heartbeat_loop(self) -> None:
         while not self.stopping.wait(self._heartbeat_s):
-            try:
-                self._request(wire.PING)
-            except DoorBoardClosed:
+            if not self._ping():
                 return
-            except DoorBoardError as exc:
-                log.warning("%s", exc)  # already raised as a FAULT by _request
+
+    def _ping(self) -> bool:
+        """One heartbeat; False once the driver is closed."""
+        try:
+            self._request(wire.PING)
+        except DoorBoardClosed:
+            return False
+        except DoorBoardError as exc:
+            log.warning("%s", exc)  # already raised as a FAULT by _request
+        return True
+
+    def _schedule_ping(self) -> None:
+        assert self._heartbeat_clock is not None
+        if not self.stopping.is_set():
+            self._ping_handle = self._heartbeat_clock.call_later(self._heartbeat_s, self._clock_ping)
+
+    def _clock_ping(self) -> None:
+        if not self.stopping.is_set() and self._ping():
+            self._schedule_ping()
