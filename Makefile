@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_SECONDS ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: install models test demo bench clean help
+.PHONY: install models system-deps test demo bench clean help
 
 help:
 	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
@@ -28,7 +28,18 @@ install: $(VENV)/.installed
 models: install
 	$(PY) -m models.install
 
-test: install models
+# Debian packages the tests use: headless Chromium for the UI test. Installed when we are root
+# on Debian (as on CI); elsewhere the UI test skips with its reason (or fails under
+# AUTOGATE_REQUIRE_SERVICES=1).
+SYSTEM_PACKAGES = chromium chromium-driver
+
+system-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	else echo "note: install $(SYSTEM_PACKAGES) for the browser tests"; fi
+
+test: install models system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install models

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from central import csrf, db
 from central.errors import CommandNotSent, InvalidRequest, NotFound
+from central.events import EventBus, default_bus
 from central.ingest.metrics import IngestMetrics
 from central.roles import declared_roles, refuse
 from central.services.commands import Publisher
@@ -29,6 +30,7 @@ EXT_METRICS = "autogate.metrics"
 EXT_INGEST_HEALTH = "autogate.ingest_health"
 EXT_LIMITER = "autogate.login_limiter"
 EXT_CLOCK = "autogate.clock"
+EXT_BUS = "autogate.event_bus"
 
 # Endpoints without a role decorator that are still safe to serve: Flask's static files.
 _UNDECORATED_OK = frozenset({"static"})
@@ -57,6 +59,7 @@ def create_app(
     ingest_health: Callable[[], bool] | None = None,
     clock: Callable[[], float] = time.time,
     extensions: Sequence[Callable[[Flask], None]] = (),
+    bus: EventBus | None = None,
 ) -> Flask:
     """Build the app. ``publisher`` sends commands to the broker (the ingest service in ``serve``);
     without one, commands are recorded and answered 503. ``metrics`` are the ingest counters.
@@ -85,9 +88,11 @@ def create_app(
     app.extensions[EXT_METRICS] = metrics or IngestMetrics()
     app.extensions[EXT_INGEST_HEALTH] = ingest_health
     app.extensions[EXT_CLOCK] = clock
+    app.extensions[EXT_BUS] = bus or default_bus()  # what /console/stream listens on
     app.extensions[EXT_LIMITER] = AddressLimiter(settings.login_ip_max_failures, settings.login_lockout_s)
 
-    from central.views import api, auth, console, health
+    from central import i18n
+    from central.views import api, auth, console, health, reports
 
     app.before_request(auth.load_user)
     app.before_request(_enforce_declared_roles)
@@ -97,6 +102,11 @@ def create_app(
     app.register_blueprint(console.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(reports.bp)
+    from central.cases.views import init_app as init_cases  # escalation cases (issue 7)
+
+    init_cases(app)
+    i18n.init_app(app)
     app.register_error_handler(NotFound, lambda exc: _error(404, "not_found", str(exc)))
     app.register_error_handler(InvalidRequest, lambda exc: _error(400, "invalid", str(exc)))
     app.register_error_handler(CommandNotSent, lambda exc: _error(503, "not_sent", str(exc)))

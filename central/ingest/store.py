@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from central.cases.service import open_cases_for_event
 from central.ingest.rules import SeqVerdict, Severity, alerts_for_event, judge_seq
 from central.models import (
     Alert,
@@ -104,6 +105,7 @@ def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at
                 )
             )
             log.warning("gate %s: alert %s (event %s, seq %d)", gate.id, rule.kind, envelope.message_id, envelope.seq)
+        open_cases_for_event(session, gate, payload, envelope.message_id, received_at)  # SOP cases (central/cases)
     elif isinstance(payload, CommandAck):
         _apply_command_ack(session, gate, payload, received_at)
     elif isinstance(payload, WatchlistAck):

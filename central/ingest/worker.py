@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from central.db import Database
 from central.errors import StoreUnavailable
+from central.events import EventBus, Notice, default_bus
 from central.ingest.keyring import GateKeyring
 from central.ingest.metrics import IngestMetrics
 from central.ingest.store import Outcome, apply_message, record_security_alert
@@ -75,6 +76,7 @@ class IngestWorker:
         retry_max_s: float = 30.0,
         clock: Callable[[], float] = time.time,
         sessions: Callable[[], Session] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._ack = ack
         self.metrics = metrics or IngestMetrics()
@@ -83,6 +85,8 @@ class IngestWorker:
         self._retry_max_s = retry_max_s
         self._clock = clock
         self._sessions = sessions or database.session
+        # Live consoles hear of each committed message here (central/events.py).
+        self._bus = bus or default_bus()
         self.keyring = GateKeyring(self._sessions)
         self._queue: queue.Queue[object] = queue.Queue()
         self._stopping = threading.Event()
@@ -196,6 +200,8 @@ class IngestWorker:
                 session.rollback()
                 outcome = Outcome.DUPLICATE
         self.metrics.inc(outcome.value)
+        if outcome is not Outcome.DUPLICATE and outcome is not Outcome.STATE_STALE:
+            self._bus.publish(Notice(topic.gate_id, topic.channel, envelope.message_id, outcome.value))
         log.debug("gate %s: %s %s seq %d -> %s", topic.gate_id, envelope.payload.kind, envelope.message_id, envelope.seq, outcome.value)
 
     def _open(self, delivery: Delivery, topic: GateTopic, now_s: float) -> Envelope:

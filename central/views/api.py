@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from flask import Blueprint, jsonify, request
@@ -10,9 +11,10 @@ from werkzeug.wrappers import Response
 
 from central import csrf
 from central.db import get_session
-from central.errors import InvalidRequest
+from central.errors import InvalidRequest, NotFound
 from central.roles import Role, authenticated, role_required
 from central.services import alerts, audit, commands, crossings, gates
+from central.services.stats import daily_recap, gate_statistics
 from central.services.stats import stats as compute_stats
 from central.views.common import actor, extension, now_ms
 
@@ -175,3 +177,51 @@ def audit_log() -> Response:
     )
 
 
+@bp.route("/gates/<gate_id>/faces/<transaction_id>")
+@role_required(Role.ADMIN, Role.SUPERVISOR)
+def gate_faces(gate_id: str, transaction_id: str) -> Response:
+    """The captured face beside the enrolled one, for the supervisor's retry decision (sop §8).
+
+    Seam: gates do not send face images yet and there is no enrolment store, so this answers
+    404 for every transaction. When they exist it returns ``{"captured": <data URL>,
+    "enrolled": <data URL>}``; the console already draws that shape.
+    """
+    gates.get_gate(get_session(), gate_id)  # an unknown gate is 404 too, with its own message
+    raise NotFound(f"no face images for transaction {transaction_id[:64]!r} (face capture and enrolment are not stored yet)")
+
+
+class DailyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: date | None = None
+
+
+@bp.route("/reports/daily")
+@role_required(*REPORTING)
+def daily_report() -> Response:
+    from central.views.reports import today_wib
+
+    query = _parse(DailyQuery, request.args.to_dict())
+    return jsonify(daily_recap(get_session(), query.day or today_wib()))
+
+
+@bp.route("/stats/gates")
+@role_required(*REPORTING)
+def gate_stats() -> Response:
+    from central.views.reports import RangeQuery, today_wib
+
+    query = _parse(RangeQuery, request.args.to_dict())
+    date_from, date_to = query.bounds(today_wib())
+    return jsonify(gate_statistics(get_session(), date_from, date_to))
+
+
+@bp.route("/openapi.json")
+@authenticated
+def openapi() -> Response:
+    """This API described as OpenAPI 3.1, built from the app's routes; each operation names the
+    roles that may call it (``x-roles``)."""
+    from flask import current_app
+
+    from central.views.apidoc import build_openapi
+
+    return jsonify(build_openapi(current_app))

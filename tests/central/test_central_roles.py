@@ -12,6 +12,9 @@ from flask import Blueprint, Flask
 
 from central.roles import ALL_ROLES, PUBLIC, Role, declared_roles
 
+REPORTS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OFFICER, Role.BACKOFFICE, Role.REPORT_ONLY})
+CASE_WORK = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OFFICER, Role.BACKOFFICE, Role.CCTV_OPERATOR})
+
 # The intended policy, written down independently of the decorators: a change to who may do
 # what must change this table too.
 EXPECTED: dict[str, frozenset[str]] = {
@@ -33,6 +36,27 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.metrics": frozenset({Role.ADMIN, Role.SUPERVISOR}),
     "api.stats": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OFFICER, Role.BACKOFFICE, Role.REPORT_ONLY}),
     "api.audit_log": frozenset({Role.ADMIN}),
+    # Live console push, reports, API description, language choice.
+    "console.stream": frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    "api.gate_faces": frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    "api.daily_report": REPORTS,
+    "api.gate_stats": REPORTS,
+    "reports.daily_page": REPORTS,
+    "reports.gates_page": REPORTS,
+    "reports.crossings_page": frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OFFICER, Role.BACKOFFICE}),
+    "api.openapi": frozenset(ALL_ROLES),
+    "i18n.choose_language": PUBLIC,
+    # Escalation cases: everyone reads the list (report_only: the list only); the workflow
+    # roles work them, and each step's own roles are checked again by the workflow engine.
+    "cases.index": frozenset(ALL_ROLES),
+    "cases.stylesheet": frozenset(ALL_ROLES),
+    "cases_api.api_list": frozenset(ALL_ROLES),
+    "cases.detail": CASE_WORK,
+    "cases.new": CASE_WORK,
+    "cases.complete": CASE_WORK,
+    "cases.document": CASE_WORK,
+    "cases_api.api_detail": CASE_WORK,
+    "cases_api.api_complete": CASE_WORK,
 }
 
 

@@ -1,0 +1,112 @@
+"""Change notices from ingest to live consoles: an in-process publish/subscribe bus.
+
+The ingest worker publishes a :class:`Notice` *after* it commits, so a console that reacts by
+reading the database always finds the change. A notice carries ids only (no personal data);
+the subscriber reads what it may show.
+
+Limit: :class:`LocalBus` reaches subscribers in the same process only, which is what
+``autogate central serve`` runs (web and ingest together). A separate ``autogate central ingest``
+process reaches no console; those consoles still see changes through their polling fallback.
+A broker-backed bus (PostgreSQL LISTEN/NOTIFY, or an MQTT topic) would implement the same
+:class:`EventBus` protocol and be passed to both the worker and :func:`central.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Protocol, Self
+
+log = logging.getLogger(__name__)
+
+# A console that stops reading must not make ingest block or grow memory without bound.
+SUBSCRIBER_QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something was committed for ``gate_id``: ``channel`` is events/state/health, and
+    ``message_id`` names the ledger row for durable messages (alerts point back to it)."""
+
+    gate_id: str
+    channel: str
+    message_id: str | None = None
+    outcome: str = ""
+
+
+class Subscription:
+    """One listener's queue; iterate with :meth:`get`, and always :meth:`close` it."""
+
+    def __init__(self, bus: LocalBus) -> None:
+        self._bus = bus
+        self._queue: queue.Queue[Notice] = queue.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self.dropped = 0
+
+    def offer(self, notice: Notice) -> None:
+        try:
+            self._queue.put_nowait(notice)
+        except queue.Full:
+            # The console redraws from the database on its next poll, so a lost notice only delays it.
+            self.dropped += 1
+
+    def get(self, timeout_s: float) -> Notice | None:
+        try:
+            return self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class EventBus(Protocol):
+    def publish(self, notice: Notice) -> None: ...
+
+    def subscribe(self) -> Subscription: ...
+
+
+class LocalBus:
+    """Fan-out to every subscriber of this process; publish never blocks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Weak: a stream response dropped before it was ever read must not stay subscribed.
+        self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
+
+    def publish(self, notice: Notice) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscription in subscribers:
+            subscription.offer(notice)
+
+    def subscribe(self) -> Subscription:
+        subscription = Subscription(self)
+        with self._lock:
+            self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscribers.discard(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+
+_DEFAULT = LocalBus()
+
+
+def default_bus() -> LocalBus:
+    """The process's bus: what the worker publishes to and the app listens on unless told otherwise."""
+    return _DEFAULT
