@@ -23,6 +23,28 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def _broker_class() -> type:
+    """amqtt's Broker with one fix: retained messages go only to a session's own subscriptions.
+
+    amqtt 0.12 replays, to every reconnecting persistent session, the retained messages of
+    every topic filter *any* client subscribed to (``for topic in self._subscriptions``), so a
+    gate would receive other gates' retained state. Here a retained replay for a filter is sent
+    only when the session itself holds that subscription, as MQTT 3.1.1 §3.3.1.3 requires.
+    """
+    from amqtt.broker import Broker
+
+    class SubscriptionScopedBroker(Broker):  # type: ignore[misc]
+        async def _publish_retained_messages_for_subscription(self, subscription: Any, session: Any) -> None:
+            topic_filter = subscription[0]
+            subscribers = self._subscriptions.get(topic_filter, [])
+            own = [qos for subscriber, qos in subscribers if subscriber.client_id == session.client_id]
+            if not own:
+                return
+            await super()._publish_retained_messages_for_subscription((topic_filter, own[0]), session)
+
+    return SubscriptionScopedBroker
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -91,13 +113,11 @@ class EmbeddedBroker:
         }
 
     def _run(self) -> None:
-        from amqtt.broker import Broker
-
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self._broker = Broker(self._config(), loop=loop)
+            self._broker = _broker_class()(self._config(), loop=loop)
             loop.run_until_complete(self._broker.start())
         except BaseException as exc:  # reported to start() on the caller's thread
             self._error = exc

@@ -103,3 +103,42 @@ def test_persistent_session_queues_while_subscriber_is_away(broker: EmbeddedBrok
     for c in (again, gate1):
         c.disconnect()
         c.loop_stop()
+
+
+def test_retained_messages_reach_only_their_own_subscribers(broker: EmbeddedBroker) -> None:
+    """amqtt replays every filter's retained messages to any reconnecting session; ours must not."""
+    central, _, _ = _client(broker, "central", "c-pass", client_id="central-ret", clean=False)
+    subscribed = threading.Event()
+    central.on_subscribe = lambda *a: subscribed.set()
+    central.subscribe("autogate/v1/gates/+/events", qos=1)
+    assert subscribed.wait(10)
+    gate1, _, _ = _client(broker, "gate-01", "g1-pass")
+    gate1.publish(gate_events("gate-01"), b"retained-state", qos=1, retain=True).wait_for_publish(10)
+    # gate-02 reconnects with a persistent session subscribed only to its own commands.
+    received: list[str] = []
+    got_own = threading.Event()
+
+    def on_message(c, u, message):
+        received.append(message.topic)
+        if message.topic == gate_commands("gate-02"):
+            got_own.set()
+
+    for attempt in range(2):  # the second connect is the reconnect that triggered the replay
+        gate2 = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gate-02-ret", clean_session=False)
+        gate2.username_pw_set("gate-02", "g2-pass")
+        gate2.on_message = on_message
+        done = threading.Event()
+        gate2.on_subscribe = lambda *a: done.set()
+        gate2.connect(broker.host, broker.port)
+        gate2.loop_start()
+        gate2.subscribe(gate_commands("gate-02"), qos=1)
+        assert done.wait(10)
+        if attempt == 0:
+            gate2.disconnect()
+            gate2.loop_stop()
+    central.publish(gate_commands("gate-02"), b"cmd", qos=1).wait_for_publish(10)
+    assert got_own.wait(10)
+    assert received == [gate_commands("gate-02")]
+    for c in (central, gate1, gate2):
+        c.disconnect()
+        c.loop_stop()
