@@ -157,6 +157,18 @@ class EmbeddedBroker:
         self._loop = None
         log.info("embedded MQTT broker on %s:%d stopped", self.host, self.port)
 
+    def client_connected(self, client_id: str) -> bool:
+        """Whether the broker still counts *client_id* as connected.
+
+        amqtt handles a DISCONNECT asynchronously; until it has, it routes that session's
+        messages to the closed socket. Tests that reconnect a persistent session wait on this.
+        """
+        broker = self._broker
+        if broker is None:
+            return False
+        entry = broker._sessions.get(client_id)
+        return bool(entry) and entry[0].transitions.state == "connected"
+
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()
 

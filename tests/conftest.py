@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,18 @@ class BrokerInfo:
     port: int
     username: str | None = None
     password: str | None = None
+    embedded: object | None = None  # the EmbeddedBroker, for the embedded kind
+
+    def wait_until_gone(self, client_id: str, timeout_s: float = 10.0) -> bool:
+        """Wait until the broker has processed *client_id*'s DISCONNECT (Mosquitto does so at once)."""
+        if self.embedded is None:
+            return True
+        tick = threading.Event()
+        for _ in range(int(timeout_s / 0.05)):
+            if not self.embedded.client_connected(client_id):  # type: ignore[attr-defined]
+                return True
+            tick.wait(0.05)
+        return False
 
     def client_kwargs(self) -> dict[str, object]:
         return {"host": self.host, "port": self.port, "username": self.username, "password": self.password}
@@ -62,7 +75,7 @@ def _embedded_broker() -> Iterator[BrokerInfo]:
     # Authenticated: amqtt only keeps offline sessions (persistent subscriptions) for them.
     broker = EmbeddedBroker(users={TEST_USER: TEST_PASSWORD}).start()
     try:
-        yield BrokerInfo("embedded", broker.host, broker.port, TEST_USER, TEST_PASSWORD)
+        yield BrokerInfo("embedded", broker.host, broker.port, TEST_USER, TEST_PASSWORD, embedded=broker)
     finally:
         broker.stop()
 

@@ -85,6 +85,7 @@ class IngestService:
         self._client.on_subscribe = self._on_subscribe
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self._disconnected = threading.Event()
         self._started = False
 
     def start(self) -> None:
@@ -103,7 +104,14 @@ class IngestService:
             return
         self._started = False
         self.worker.stop()
+        was_connected = self.connected.is_set()
+        self._disconnected.clear()
         self._client.disconnect()
+        # Let the DISCONNECT reach the broker before the network thread stops: otherwise the
+        # broker believes us connected until keepalive runs out and sends our session's messages
+        # to a dead socket (Mosquitto redelivers them later; amqtt drops them after 5 s).
+        if was_connected and not self._disconnected.wait(5.0):
+            log.warning("ingest: broker did not confirm the disconnect in 5 s")
         self._client.loop_stop()
         self.connected.clear()
         self.subscribed.clear()
@@ -132,6 +140,7 @@ class IngestService:
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object, _props: object) -> None:
         self.connected.clear()
         self.subscribed.clear()
+        self._disconnected.set()
         log.warning("ingest: disconnected from broker (%s)", reason_code)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:

@@ -164,8 +164,9 @@ def test_messages_published_while_ingest_is_down_are_stored_on_restart(
 ) -> None:
     """The persistent session (fixed client id, clean_session=False) makes the broker queue."""
     _start(central_settings, any_database).stop()
-    # Connect the gate only now: the broker has then seen central's DISCONNECT (amqtt loses a
-    # message that races a disconnect instead of queueing it).
+    # Publish only once the broker has processed central's DISCONNECT: amqtt handles it
+    # asynchronously and, until then, sends the session's messages to the closed socket.
+    assert mqtt_broker.wait_until_gone(central_settings.mqtt.client_id)
     gate_client = FakeGateClient(mqtt_broker)
     try:
         assert gate_client.ready.wait(WAIT_S)
