@@ -7,7 +7,7 @@ intended) fails here instead of shipping open.
 from __future__ import annotations
 
 import pytest
-from conftest import act_as
+from conftest import CENTRAL_KEY, act_as, demo_settings
 from flask import Blueprint, Flask
 
 from central.roles import ALL_ROLES, PUBLIC, Role, declared_roles
@@ -146,8 +146,6 @@ def test_a_changed_role_ends_the_session(app: Flask, database, role: Role) -> No
 def test_other_areas_blueprints_declare_roles_too(database, sqlite_url) -> None:
     """The app as ``serve`` builds it, with the watchlist area: no endpoint without roles, and
     none answers an anonymous user."""
-    from conftest import CENTRAL_KEY, demo_settings
-
     from central.app import create_app
     from central.watchlists.views import init_app as init_watchlists
 
