@@ -28,16 +28,17 @@ install: $(VENV)/.installed
 models: install
 	$(PY) -m models.install
 
-# Debian packages the tests use: headless Chromium for the UI test. Installed when we are root
-# on Debian (as on CI); elsewhere the UI test skips with its reason (or fails under
-# AUTOGATE_REQUIRE_SERVICES=1).
-SYSTEM_PACKAGES = chromium chromium-driver
+# Debian packages the tests use: headless Chromium for the UI test, the OCR-B font to render
+# synthetic passports for the MRZ reader's tests. Installed when we are root on Debian (as on
+# CI); elsewhere those tests skip with their reason (or fail under AUTOGATE_REQUIRE_SERVICES=1).
+SYSTEM_PACKAGES = chromium chromium-driver fonts-ocr-b fonts-dejavu-core
 
 system-deps:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
-	else echo "note: install $(SYSTEM_PACKAGES) for the browser tests"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "note: install$$missing for the browser and MRZ-rendering tests"; fi
 
 test: install models system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

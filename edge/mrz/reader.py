@@ -1,0 +1,110 @@
+"""Read the MRZ of a passport, ID card or visa from an image: ``read(image) -> MrzReading``.
+
+locate (edge.mrz.locate) → classify every character cell with the ONNX model ``mrz-ocrb``
+(loaded through edge.modelstore, checksum verified) → decode with the layout and check digits
+(edge.mrz.decode). Blocks are tried most promising first, upright and upside down, and the image
+transposed when nothing valid is found; the first valid reading wins, else the most probable
+invalid one is returned (never an exception for an unreadable image: ``lines`` is then None).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from edge.mrz.decode import Decoded, decode, formats_for
+from edge.mrz.locate import MrzBlock, cut_cells, find_blocks, flipped
+from edge.mrz.model import Mrz
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "mrz-ocrb"
+MAX_BLOCKS = 6
+
+
+class MrzReading(BaseModel):
+    """What the reader saw. ``valid`` only when every check digit passed and nothing was guessed."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    lines: tuple[str, ...] | None
+    mrz: Mrz | None
+    valid: bool
+    confidence: float
+    failed_checks: tuple[str, ...] = ()
+
+    @property
+    def format(self) -> str | None:
+        return self.mrz.format if self.mrz else None
+
+    def __repr__(self) -> str:
+        return f"MrzReading(format={self.format!r}, valid={self.valid}, confidence={self.confidence:.3f})"
+
+    __str__ = __repr__
+
+
+class MrzReader:
+    """The MRZ OCR engine. *session* is an onnxruntime session (default: ``mrz-ocrb`` from models/)."""
+
+    def __init__(self, *, session: Any | None = None) -> None:
+        if session is None:
+            from edge.modelstore import onnx_session
+
+            session = onnx_session(MODEL_NAME)
+        self._session = session
+        self._input = session.get_inputs()[0].name
+
+    def classify(self, cells: np.ndarray) -> np.ndarray:
+        """[n, 37] probabilities for [n, 1, H, W] cells."""
+        return self._session.run(None, {self._input: cells})[0]
+
+    def _read_block(self, block: MrzBlock, today: date | None) -> Decoded | None:
+        best: Decoded | None = None
+        n_lines = len(block.lines)
+        widths = (30,) if n_lines == 3 else _likely_widths(block)
+        for n_chars in widths:
+            probs = self.classify(cut_cells(block, n_chars))
+            for fmt in formats_for(n_lines, n_chars):
+                result = decode(probs, fmt, today=today)
+                if result.valid:
+                    return result
+                if best is None or result.mean_logp > best.mean_logp:
+                    best = result
+        return best
+
+    def read(self, image: np.ndarray, *, today: date | None = None) -> MrzReading:
+        """Read one image (BGR or grey, any size)."""
+        best: Decoded | None = None
+        for transpose in (False, True):
+            for count, block in enumerate(find_blocks(image, transpose=transpose)):
+                if count >= MAX_BLOCKS:
+                    break
+                for candidate in (block, flipped(block)):
+                    result = self._read_block(candidate, today)
+                    if result is None:
+                        continue
+                    if result.valid:
+                        return _reading(result)
+                    if best is None or result.mean_logp > best.mean_logp:
+                        best = result
+        if best is None:
+            return MrzReading(lines=None, mrz=None, valid=False, confidence=0.0, failed_checks=("not_found",))
+        return _reading(best)
+
+
+def _likely_widths(block: MrzBlock) -> tuple[int, ...]:
+    """44 or 36 characters per line, the likelier first (from line length over glyph height)."""
+    line = block.lines[0]
+    ratio = (line.right - line.left) / max(line.height, 1.0)
+    return (44, 36) if ratio > 37 else (36, 44)
+
+
+def _reading(result: Decoded) -> MrzReading:
+    return MrzReading(
+        lines=result.lines, mrz=result.mrz, valid=result.valid,
+        confidence=round(result.confidence, 4), failed_checks=result.failed_checks,
+    )

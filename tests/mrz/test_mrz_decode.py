@@ -1,0 +1,99 @@
+"""Check-digit-constrained decoding on hand-made probability tables (no model, no images)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from edge.mrz import compose_mrvb, compose_td1, compose_td2, compose_td3
+from edge.mrz.decode import ALPHABET, decode
+
+TODAY = date(2026, 11, 27)
+FIELDS = dict(
+    surname="SANTOSO", given_names="BUDI", document_number="C1234567", nationality="IDN",
+    birth_date=date(1985, 3, 14), sex="M", expiry_date=date(2030, 5, 1),
+)
+
+
+def _sure(lines: tuple[str, ...]) -> np.ndarray:
+    probs = np.full((sum(map(len, lines)), len(ALPHABET)), 1e-4)
+    for i, char in enumerate("".join(lines)):
+        probs[i, ALPHABET.index(char)] = 1.0
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _confuse(probs: np.ndarray, index: int, wrong: str, p_wrong: float, right: str) -> np.ndarray:
+    out = probs.copy()
+    out[index] = 1e-4
+    out[index, ALPHABET.index(wrong)] = p_wrong
+    out[index, ALPHABET.index(right)] = 1 - p_wrong
+    return out
+
+
+@pytest.mark.parametrize(
+    ("compose", "fmt"),
+    [(compose_td3, "TD3"), (compose_td1, "TD1"), (compose_td2, "TD2"), (compose_mrvb, "MRVB")],
+)
+def test_a_confident_reading_is_returned_as_is(compose, fmt: str) -> None:
+    lines = compose(**FIELDS)
+    result = decode(_sure(lines), fmt, today=TODAY)
+    assert result.valid and result.lines == lines and result.mrz is not None
+    assert result.confidence > 0.5
+
+
+def test_an_unsure_character_is_corrected_by_its_check_digit() -> None:
+    """Without the DP, a 60/40 confusion in the document number would be a failed read."""
+    lines = compose_td3(**FIELDS)
+    index = 44 + 3
+    right = lines[1][3]
+    wrong = "8" if right != "8" else "9"
+    result = decode(_confuse(_sure(lines), index, wrong, 0.6, right), "TD3", today=TODAY)
+    assert result.valid and result.lines == lines
+
+
+def test_a_confident_misprint_is_reported_invalid_not_corrected() -> None:
+    """A check digit that fails as printed must never be 'fixed' by changing a sure character."""
+    lines = compose_td3(**FIELDS)
+    bad = lines[1][:9] + str((int(lines[1][9]) + 1) % 10) + lines[1][10:]
+    result = decode(_sure((lines[0], bad)), "TD3", today=TODAY)
+    assert not result.valid
+    assert result.lines == (lines[0], bad)
+    assert "document_number" in result.failed_checks
+
+
+def test_two_unsure_characters_in_one_field_are_not_guessed() -> None:
+    lines = compose_td3(**FIELDS)
+    probs = _sure(lines)
+    for col in (2, 5):
+        right = lines[1][col]
+        wrong = "8" if right != "8" else "9"
+        probs = _confuse(probs, 44 + col, wrong, 0.6, right)
+    result = decode(probs, "TD3", today=TODAY)
+    assert not result.valid
+
+
+def test_an_unsure_name_character_makes_the_reading_invalid() -> None:
+    """Names have no check digit: a doubtful letter there can never be proven."""
+    lines = compose_td3(**FIELDS)
+    result = decode(_confuse(_sure(lines), 7, "K", 0.4, lines[0][7]), "TD3", today=TODAY)
+    assert not result.valid and "low_confidence" in result.failed_checks
+
+
+def test_layout_classes_fix_letter_digit_confusions_in_dates() -> None:
+    """'O' in a date position is read as '0' by layout alone (dates hold digits only)."""
+    lines = compose_td3(**FIELDS | {"birth_date": date(1980, 1, 1)})
+    col = 13 + 1  # the '0' of '80'
+    assert lines[1][col] == "0"
+    result = decode(_confuse(_sure(lines), 44 + col, "O", 0.7, "0"), "TD3", today=TODAY)
+    assert result.valid and result.lines == lines
+
+
+def test_a_confusion_the_check_digit_cannot_see_is_not_accepted() -> None:
+    """'Q' (26) and '6' differ by 20: every check digit passes either way, so it proves nothing."""
+    lines = compose_td3(**FIELDS | {"document_number": "GZ2TFQ"})
+    col = 5
+    assert lines[1][col] == "Q"
+    result = decode(_confuse(_sure(lines), 44 + col, "6", 0.7, "Q"), "TD3", today=TODAY)
+    assert not result.valid and "low_confidence" in result.failed_checks
