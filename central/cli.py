@@ -142,7 +142,9 @@ def _public_key(settings: CentralSettings, _args: argparse.Namespace) -> int:
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: shutting down", signum)
-        stop.set()
+        # Not stop.set() here: it takes the Event's non-reentrant lock, which the interrupted
+        # main thread may hold inside stop.wait(); setting it from a thread cannot deadlock.
+        threading.Thread(target=stop.set, name="stop-signal", daemon=True).start()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)

@@ -95,7 +95,13 @@ def main(argv: list[str]) -> int:
 def _stop_on_signals() -> Iterator[threading.Event]:
     """An Event set by SIGTERM/SIGINT; the previous handlers come back afterwards."""
     stop = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(*_: object) -> None:
+        # Event.set() takes the Event's non-reentrant lock; a signal landing while the main
+        # thread holds it (inside wait()) would deadlock the handler. Set it from a thread.
+        threading.Thread(target=stop.set, name="stop-signal", daemon=True).start()
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield stop
     finally:

@@ -264,8 +264,13 @@ def main(argv: list[str]) -> int:
     logging.getLogger("transitions").setLevel(logging.ERROR)
 
     hall = Hall(args)
-    signal.signal(signal.SIGTERM, lambda *_: hall.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: hall.stop.set())
+
+    def on_signal(*_: object) -> None:
+        # Set from a thread: Event.set() in a handler can deadlock on the Event's own lock.
+        threading.Thread(target=hall.stop.set, name="stop-signal", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     summary: dict[str, object] = {}
     code = 0
     try:
