@@ -21,7 +21,18 @@ GROUPS: dict[str, tuple[str, str]] = {
     "face": ("edge.face.cli", "face embedding and 1:1 verification"),
     "finger": ("edge.fingerprint.cli", "fingerprint templates and 1:1 verification"),
     "watchlist": ("edge.watchlist.cli", "screen travelers against watchlists; import lists"),
+    "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
+}
+
+
+# Subcommands of a group that belong to another module: `autogate watchlist screen` is the gate's
+# pure screening engine, `autogate watchlist import` changes central's database.
+SPLIT_GROUPS: dict[tuple[str, str], str] = {
+    ("watchlist", "import"): "central.watchlists.cli",
+    ("watchlist", "publish"): "central.watchlists.cli",
+    ("watchlist", "versions"): "central.watchlists.cli",
+    ("watchlist", "check-stale"): "central.watchlists.cli",
 }
 
 
@@ -47,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if group not in GROUPS:
         print(f"autogate: unknown command {group!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(GROUPS[group][0])
+    target = SPLIT_GROUPS.get((group, args[1] if len(args) > 1 else ""), GROUPS[group][0])
+    module = importlib.import_module(target)
     return int(module.main(args[1:]) or 0)
 
 

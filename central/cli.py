@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
 def _database(settings: CentralSettings) -> Database:
     """The database with every area's tables registered on the shared metadata."""
     import central.cases.models  # noqa: F401  (case tables join Base.metadata)
+    import central.enrolments.models  # noqa: F401  (enrolment table joins Base.metadata)
     import central.watchlists.models  # noqa: F401  (watchlist tables join Base.metadata)
 
     return Database(settings.database_url)
@@ -174,6 +175,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from central.ingest.gaps import GapResolver
     from central.ingest.mqtt import IngestService
     from central.watchlists.stale import StaleListMonitor
+    from central.enrolments.views import init_app as init_enrolments
     from central.watchlists.views import init_app as init_watchlists
 
     database = _database(settings)
@@ -191,7 +193,10 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         publisher=service,
         metrics=service.metrics if service else None,
         ingest_health=(lambda: service.is_healthy) if service else None,
-        extensions=[lambda app: init_watchlists(app, publish=publish_watchlist if service else None)],
+        extensions=[
+            lambda app: init_watchlists(app, publish=publish_watchlist if service else None),
+            init_enrolments,
+        ],
     )
     stale_monitor = StaleListMonitor(database)
     # Asks gates to resend events that never arrived (holes and missing tails) from their outboxes.

@@ -122,6 +122,7 @@ class Hall:
         """Schema, one login per role and the gates' public keys, in-process: one import, not
         a dozen CLI start-ups (the same services the CLI calls)."""
         import central.cases.models  # noqa: F401  (their tables join the schema)
+        import central.enrolments.models  # noqa: F401
         import central.watchlists.models  # noqa: F401
         from central.db import Database
         from central.services import audit, gates, users

@@ -91,8 +91,7 @@ def _emit(out: TextIO, as_json: bool, record: dict) -> None:
     if as_json:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
-    for key, value in record.items():
-        out.write(f"{key}: {value}\n")
+    out.writelines(f"{key}: {value}\n" for key, value in record.items())
     out.write("\n")
 
 

@@ -56,7 +56,7 @@ def _spans(spec: list[tuple[int, int, str]], width: int) -> str:
     return "".join(kinds)
 
 
-_NAME_LINE = lambda width: "LA" + "A" * (width - 2)  # noqa: E731
+_NAME_LINE = lambda width: "LA" + "A" * (width - 2)
 _L2_CORE = [(0, 9, "X"), (9, 10, "C"), (10, 13, "A"), (13, 19, "N"), (19, 20, "C"), (20, 21, "S"), (21, 27, "N"), (27, 28, "C")]
 
 LAYOUTS: dict[str, tuple[str, ...]] = {
@@ -197,7 +197,7 @@ def _constrained(logp: list[np.ndarray], fmt: str) -> dict[tuple[int, int], int]
 
 
 def _protected(fmt: str) -> set[tuple[int, int]]:
-    fields, composite, comp_pos = PLANS[fmt]
+    fields, _, comp_pos = PLANS[fmt]
     out = {(line, col) for (line, start, end), check in fields for col in range(start, end)}
     out |= {check for _, check in fields}
     if comp_pos is not None:
@@ -206,7 +206,7 @@ def _protected(fmt: str) -> set[tuple[int, int]]:
 
 
 def _field_members(fmt: str) -> list[set[tuple[int, int]]]:
-    fields, composite, comp_pos = PLANS[fmt]
+    fields = PLANS[fmt][0]
     return [{(line, col) for col in range(start, end)} | {check} for (line, start, end), check in fields]
 
 

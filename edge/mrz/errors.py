@@ -1,11 +1,11 @@
 """Errors raised by the MRZ engine.
 
     MrzError                         base of everything below
-    ├── MrzFormatError (ValueError)  the text is not an MRZ (wrong line count, length or alphabet)
-    └── MrzReadError (RuntimeError)  the reader could not find or recognise an MRZ in an image
+    └── MrzFormatError (ValueError)  the text is not an MRZ (wrong line count, length or alphabet)
 
 A structurally valid MRZ whose check digits fail is *not* an error: ``parse_mrz`` returns it with
 ``valid=False`` and the failing checks listed, so a gate can tell "unreadable" from "invalid".
+Nor is an image without a readable MRZ: the reader returns a reading with ``lines=None``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,3 @@ class MrzError(Exception):
 
 class MrzFormatError(MrzError, ValueError):
     """The text is not a machine readable zone of any ICAO 9303 format."""
-
-
-class MrzReadError(MrzError, RuntimeError):
-    """No MRZ could be located or recognised in an image."""

@@ -66,7 +66,7 @@ def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> list[tuple[tuple[float, 
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     # Join glyphs into lines with a kernel as wide as a typical glyph is tall: the gap between
     # fixed-pitch MRZ characters scales with the print size, and the image may be any resolution.
-    g_n, g_labels, g_stats, g_centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, g_labels, g_stats, g_centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     heights = g_stats[1:, cv2.CC_STAT_HEIGHT]
     widths = g_stats[1:, cv2.CC_STAT_WIDTH]
     areas = g_stats[1:, cv2.CC_STAT_AREA]
@@ -130,7 +130,7 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
     """Long text lines in a deskewed crop, top to bottom, with their glyph extents."""
     mask = _text_mask(crop, 2 * LINE_HEIGHT_PX + 1)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     h_ok = (stats[:, cv2.CC_STAT_HEIGHT] >= 0.35 * LINE_HEIGHT_PX) & (stats[:, cv2.CC_STAT_HEIGHT] <= 1.6 * LINE_HEIGHT_PX)
     # blur merges neighbours, a run of fillers into one long blob: keep those if they are solid
     w_ok = (stats[:, cv2.CC_STAT_WIDTH] <= 4 * LINE_HEIGHT_PX) | (
@@ -145,7 +145,6 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
     closed = cv2.morphologyEx(glyph_mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_HEIGHT_PX, 1)))
     m, line_labels, line_stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     owner = line_labels[centroids[glyphs, 1].astype(int), centroids[glyphs, 0].astype(int)]
-    width = crop.shape[1]
     lines = []
     for j in range(1, m):
         if line_stats[j, cv2.CC_STAT_WIDTH] < min_width:

@@ -17,7 +17,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from edge.mrz.compose import compose_mrva, compose_mrvb, compose_td1, compose_td2, compose_td3
+from edge.mrz.compose import (
+    compose_mrva,
+    compose_mrvb,
+    compose_td1,
+    compose_td2,
+    compose_td3,
+)
 
 OCRB_FONT = Path("/usr/share/fonts/opentype/ocr-b/OCRB.otf")
 _OTHER_FONTS = (
@@ -25,10 +31,7 @@ _OTHER_FONTS = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
 )
 _TEXT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-_SYLLABLES = (
-    "BU DI SAN TO SO SI TI NUR HA LI ZA AG US WA YU NI DE WI PUT RI AN DRE AS MA RIA KO BAYU"
-    " JO HAN SEN LEE KIM MU EL LER ER IKS SON OK TA VIA RAH MAN"
-).split()
+_SYLLABLES = ["BU", "DI", "SAN", "TO", "SO", "SI", "TI", "NUR", "HA", "LI", "ZA", "AG", "US", "WA", "YU", "NI", "DE", "WI", "PUT", "RI", "AN", "DRE", "AS", "MA", "RIA", "KO", "BAYU", "JO", "HAN", "SEN", "LEE", "KIM", "MU", "EL", "LER", "ER", "IKS", "SON", "OK", "TA", "VIA", "RAH", "MAN"]
 _STATES = ("IDN", "UTO", "D", "GBR", "FRA", "NLD", "USA", "JPN", "MYS", "SGP", "AUS", "UNO", "XXA", "CHN")
 FORMAT_WEIGHTS = {"TD3": 0.45, "TD1": 0.3, "TD2": 0.1, "MRVA": 0.08, "MRVB": 0.07}
 
@@ -77,10 +80,10 @@ def random_lines(rng: np.random.Generator, fmt: str | None = None, today: date =
     birth = today - timedelta(days=int(rng.integers(0, 36500)))
     expiry = today + timedelta(days=int(rng.integers(-3650, 3650)))
     sex = str(rng.choice(["M", "F", "X"], p=[0.48, 0.48, 0.04]))
-    fields = dict(
-        surname=surname, given_names=given, document_number=number, nationality=nationality,
-        birth_date=birth, sex=sex, expiry_date=expiry, issuing_state=issuing,
-    )
+    fields = {
+        "surname": surname, "given_names": given, "document_number": number, "nationality": nationality,
+        "birth_date": birth, "sex": sex, "expiry_date": expiry, "issuing_state": issuing,
+    }
     opt = _alnum(rng, int(rng.integers(0, 12))) if rng.random() < 0.5 else ""
     if fmt == "TD3":
         return fmt, compose_td3(**fields, document_code=str(rng.choice(["P", "PA", "PD", "PS"], p=[0.85, 0.05, 0.05, 0.05])), optional_data=opt[:14])
@@ -148,7 +151,7 @@ def _page(rng: np.random.Generator, lines: tuple[str, ...], font: Path, pitch: i
     jitter = rng.uniform(0, 0.06) * pitch
     for li, line in enumerate(lines):
         for ci, ch in enumerate(line):
-            left, top, right, bottom = mrz_font.getbbox(ch)
+            left, _, right, _ = mrz_font.getbbox(ch)
             cx = mx + ci * pitch + pitch / 2 + rng.normal(0, jitter)
             draw.text((cx - (left + right) / 2, my + li * line_gap), ch, font=mrz_font, fill=ink)
     return np.asarray(img)[..., ::-1].copy()

@@ -11,10 +11,10 @@ from edge.mrz import compose_mrvb, compose_td1, compose_td2, compose_td3
 from edge.mrz.decode import ALPHABET, decode
 
 TODAY = date(2026, 11, 27)
-FIELDS = dict(
-    surname="SANTOSO", given_names="BUDI", document_number="C1234567", nationality="IDN",
-    birth_date=date(1985, 3, 14), sex="M", expiry_date=date(2030, 5, 1),
-)
+FIELDS = {
+    "surname": "SANTOSO", "given_names": "BUDI", "document_number": "C1234567", "nationality": "IDN",
+    "birth_date": date(1985, 3, 14), "sex": "M", "expiry_date": date(2030, 5, 1),
+}
 
 
 def _sure(lines: tuple[str, ...]) -> np.ndarray:
