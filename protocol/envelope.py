@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from protocol.errors import ExpiredMessage, ForgedMessage, MalformedMessage, ReplayedMessage, UnknownSender
 from protocol.keys import KeyPair, PublicKey
-from protocol.messages import PROTOCOL_VERSION, Payload, payload_adapter
+from protocol.messages import PROTOCOL_VERSION, Payload
 
 MAX_MESSAGE_BYTES = 64 * 1024
 CENTRAL_SENDER = "central"
@@ -63,8 +63,13 @@ def seal(
     seq: int,
     now_ms: int,
     message_id: str | None = None,
+    envelope_model: type[BaseModel] = Envelope,
 ) -> bytes:
-    """Sign *payload* as *sender* and return the bytes to publish."""
+    """Sign *payload* as *sender* and return the bytes to publish.
+
+    ``envelope_model`` is the envelope shape the receiver will parse (:class:`Envelope`, or one
+    with another payload union such as the watchlist distribution's).
+    """
     document: dict[str, Any] = {
         "v": PROTOCOL_VERSION,
         "sender": sender,
@@ -75,8 +80,11 @@ def seal(
     }
     document["signature"] = base64.b64encode(key.sign(canonical_bytes(document))).decode("ascii")
     # Validate what we send with the same rules a receiver applies: never publish a bad message.
-    Envelope.model_validate(document)
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    envelope_model.model_validate(document)
+    data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise MalformedMessage(f"sealed message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    return data
 
 
 KeyLookup = Callable[[str], PublicKey | None] | Mapping[str, PublicKey]
@@ -90,7 +98,8 @@ def open_envelope(
     max_future_ms: int = 120_000,
     max_age_ms: int | None = None,
     expected_sender: str | None = None,
-) -> Envelope:
+    envelope_model: type[Any] = Envelope,
+) -> Any:
     """Verify and parse one message; raise a :class:`~protocol.errors.ProtocolError` if it fails.
 
     ``max_age_ms`` bounds how old a message may be. Durable gate events are delivered late by
@@ -124,7 +133,7 @@ def open_envelope(
     if not key.verify(signature, canonical_bytes(document)):
         raise ForgedMessage(f"message from {sender!r}: signature does not verify")
     try:
-        envelope = Envelope.model_validate(document)
+        envelope = envelope_model.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

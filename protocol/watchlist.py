@@ -20,11 +20,7 @@ order as :func:`protocol.envelope.open_envelope`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -32,21 +28,13 @@ from pydantic import (
     Field,
     JsonValue,
     TypeAdapter,
-    ValidationError,
 )
 
 from protocol.envelope import (
-    MAX_MESSAGE_BYTES,
     KeyLookup,
     SenderName,
-    canonical_bytes,
-    new_message_id,
-)
-from protocol.errors import (
-    ExpiredMessage,
-    ForgedMessage,
-    MalformedMessage,
-    UnknownSender,
+    open_envelope,
+    seal,
 )
 from protocol.keys import KeyPair
 from protocol.messages import PROTOCOL_VERSION
@@ -161,20 +149,10 @@ def seal_watchlist(
     message_id: str | None = None,
 ) -> bytes:
     """Sign *payload*; raises ``MalformedMessage`` if the result would exceed the size limit."""
-    document: dict[str, Any] = {
-        "v": PROTOCOL_VERSION,
-        "sender": sender,
-        "message_id": message_id or new_message_id(),
-        "seq": seq,
-        "sent_at_ms": now_ms,
-        "payload": payload.model_dump(mode="json"),
-    }
-    document["signature"] = base64.b64encode(key.sign(canonical_bytes(document))).decode("ascii")
-    WatchlistEnvelope.model_validate(document)
-    data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise MalformedMessage(f"sealed {payload.kind} of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
-    return data
+    return seal(
+        payload, sender=sender, key=key, seq=seq, now_ms=now_ms, message_id=message_id,
+        envelope_model=WatchlistEnvelope,
+    )
 
 
 def open_watchlist(
@@ -189,40 +167,7 @@ def open_watchlist(
 
     No age limit: chunks and deltas are retained, so a gate that reconnects reads old ones.
     """
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise MalformedMessage(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedMessage(f"not JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise MalformedMessage("envelope is not a JSON object")
-    sender = document.get("sender")
-    if not isinstance(sender, str) or not sender:
-        raise MalformedMessage("envelope has no sender")
-    if expected_sender is not None and sender != expected_sender:
-        raise ForgedMessage(f"sender {sender!r} published on a topic of {expected_sender!r}")
-    key = keys.get(sender) if isinstance(keys, Mapping) else keys(sender)
-    if key is None:
-        raise UnknownSender(f"no public key for sender {sender!r}")
-    signature_text = document.get("signature")
-    if not isinstance(signature_text, str):
-        raise ForgedMessage(f"message from {sender!r} is not signed")
-    try:
-        signature = base64.b64decode(signature_text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as exc:
-        raise ForgedMessage(f"message from {sender!r}: signature is not base64") from exc
-    if not key.verify(signature, canonical_bytes(document)):
-        raise ForgedMessage(f"message from {sender!r}: signature does not verify")
-    try:
-        envelope = WatchlistEnvelope.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise MalformedMessage(f"message from {sender!r}: {where}: {first.get('msg')}") from exc
-    if envelope.sent_at_ms > now_ms + max_future_ms:
-        raise ExpiredMessage(
-            f"message {envelope.message_id} from {sender!r} is dated "
-            f"{envelope.sent_at_ms - now_ms} ms in the future"
-        )
-    return envelope
+    return open_envelope(
+        data, keys=keys, now_ms=now_ms, max_future_ms=max_future_ms, max_age_ms=None,
+        expected_sender=expected_sender, envelope_model=WatchlistEnvelope,
+    )
