@@ -19,12 +19,11 @@ import sys
 import threading
 from types import FrameType
 
-from pydantic import ValidationError
 
 from central.db import Database
 from central.errors import CentralError
 from central.roles import Role
-from central.settings import CentralSettings
+from central.settings import CentralSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = CentralSettings()
-    except ValidationError as exc:
-        # Only the messages: the input may hold a database password.
-        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        print(f"autogate central: configuration refused:\n{problems}", file=sys.stderr)
+    settings = load_settings("autogate central")
+    if settings is None:
         return 2
     try:
         return _COMMANDS[args.command](settings, args)

@@ -89,3 +89,20 @@ class CentralSettings(BaseSettings):
         if self.central_key_file is None:
             raise ConfigurationError("AUTOGATE_CENTRAL_CENTRAL_KEY_FILE must be set unless demo_mode")
         return self
+
+
+def load_settings(prog: str) -> CentralSettings | None:
+    """Settings for a command-line entry point; on refusal, say why on stderr and return None.
+
+    Only the error messages are printed, never the input: it may hold a database password.
+    """
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return CentralSettings()
+    except ValidationError as exc:
+        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        print(f"{prog}: configuration refused:\n{problems}", file=sys.stderr)
+        return None

@@ -15,14 +15,13 @@ import logging
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from central.db import Database
 from central.enrolments import importer, service
 from central.enrolments.errors import ImportRejected
 from central.errors import CentralError
 from central.services.audit import Actor
-from central.settings import CentralSettings
+from central.settings import CentralSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = CentralSettings()
-    except ValidationError as exc:
-        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        print(f"autogate enrolment: configuration refused:\n{problems}", file=sys.stderr)
+    settings = load_settings("autogate enrolment")
+    if settings is None:
         return 2
     return run(settings, args)
 

@@ -20,12 +20,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from central.db import Database
 from central.errors import CentralError, CommandNotSent
 from central.services.audit import Actor
-from central.settings import CentralSettings
+from central.settings import CentralSettings, load_settings
 from central.watchlists import csvimport, publisher, service, stale
 from central.watchlists.errors import ImportRejected
 
@@ -60,11 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = CentralSettings()
-    except ValidationError as exc:
-        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        print(f"autogate watchlist: configuration refused:\n{problems}", file=sys.stderr)
+    settings = load_settings("autogate watchlist")
+    if settings is None:
         return 2
     return run(settings, args)
 

@@ -125,10 +125,10 @@ def compose_mrva(
     optional_data: str = "",
 ) -> tuple[str, str]:
     """The two 44-character lines of a full-size visa (MRV-A); no composite check digit."""
-    line1 = _field(document_code, 2, "document code") + _field(issuing_state or nationality, 3, "issuing state")
-    line1 += name_field(surname, given_names, 39)
-    line2 = _line2_core(document_number, nationality, birth_date, sex, expiry_date)
-    return line1, line2 + _field(optional_data, 16, "optional data")
+    return _visa(
+        surname, given_names, document_number, nationality, birth_date, sex, expiry_date,
+        issuing_state, document_code, optional_data, name_width=39, optional_width=16,
+    )
 
 
 def compose_mrvb(
@@ -145,10 +145,32 @@ def compose_mrvb(
     optional_data: str = "",
 ) -> tuple[str, str]:
     """The two 36-character lines of a small visa (MRV-B); no composite check digit."""
+    return _visa(
+        surname, given_names, document_number, nationality, birth_date, sex, expiry_date,
+        issuing_state, document_code, optional_data, name_width=31, optional_width=8,
+    )
+
+
+def _visa(
+    surname: str,
+    given_names: str,
+    document_number: str,
+    nationality: str,
+    birth_date: date | None,
+    sex: str,
+    expiry_date: date | None,
+    issuing_state: str | None,
+    document_code: str,
+    optional_data: str,
+    *,
+    name_width: int,
+    optional_width: int,
+) -> tuple[str, str]:
+    """MRV-A and MRV-B share one layout; only the name and optional-data widths differ."""
     line1 = _field(document_code, 2, "document code") + _field(issuing_state or nationality, 3, "issuing state")
-    line1 += name_field(surname, given_names, 31)
+    line1 += name_field(surname, given_names, name_width)
     line2 = _line2_core(document_number, nationality, birth_date, sex, expiry_date)
-    return line1, line2 + _field(optional_data, 8, "optional data")
+    return line1, line2 + _field(optional_data, optional_width, "optional data")
 
 
 def compose_td2(
