@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -136,6 +137,31 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None]
     source_message_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class FaceEvidenceRecord(Base):
+    """The captured face beside the enrolled one, for a supervisor deciding a failed face step.
+
+    Biometric minimisation: only gates' failed face steps produce these, each row expires
+    ``FACE_EVIDENCE_RETENTION`` after it arrived (central/ingest/store.py purges), and the
+    message ledger keeps a redacted copy without the images.
+    """
+
+    __tablename__ = "face_evidence"
+    __table_args__ = (Index("ix_face_evidence_gate_txn", "gate_id", "transaction_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gates.id"))
+    transaction_id: Mapped[str] = mapped_column(String(64))
+    captured_jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    enrolled_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+    enrolled_source: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    refused_reason: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    source_message_id: Mapped[str] = mapped_column(String(32))
 
 
 class SequenceGap(Base):

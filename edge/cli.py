@@ -120,14 +120,13 @@ def _link(settings: Any) -> Iterator[tuple[Any, Any, Any]]:
         outbox = stack.enter_context(open_outbox(settings, key))
         link = build_link(settings, key=key, central_key=central_key, outbox=outbox, software_version=__version__)
         stack.callback(link.close)
-        yield link, outbox, central_key
+        yield link, outbox, central_key, key
 
 
 def _run(settings: Any, stop: threading.Event) -> int:
     from edge.gate.clock import MonotonicScheduler
     from edge.gate.config import GateConfig
     from edge.gate.machine import GateMachine
-    from edge.gate.recognition import Recognition
     from edge.gate.runtime import GateRuntime
 
     simulate = settings.simulate_travelers.rate_per_min > 0
@@ -137,7 +136,7 @@ def _run(settings: Any, stop: threading.Event) -> int:
         else:
             scheduler = MonotonicScheduler(name=f"gate-{settings.gate_id}-timers")
             stack.callback(scheduler.close)  # last out: hardware and runtime may still cancel timers
-        link, outbox, central_key = stack.enter_context(_link(settings))
+        link, outbox, central_key, key = stack.enter_context(_link(settings))
         removed = outbox.compact()
         log.info(
             "gate_id=%s outbox %s: depth=%d last_seq=%d compacted=%d",
@@ -165,7 +164,8 @@ def _run(settings: Any, stop: threading.Event) -> int:
             machine,
             hardware=hardware,
             link=link,
-            recognition=Recognition(watchlist=_watchlist(settings, link, central_key)),
+            recognition=_recognition(settings, stack, watchlist=_watchlist(settings, link, central_key),
+                                     key=key, central_key=central_key),
             scheduler=scheduler,
             time_origin_ms=origin_ms,
         )
@@ -180,6 +180,55 @@ def _run(settings: Any, stop: threading.Event) -> int:
         stop.wait()
         log.info("gate_id=%s stopping", settings.gate_id)
     return 0
+
+
+def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, central_key: Any) -> Any:
+    """The gate's recognition steps: real MRZ parsing, document checks and local screening
+    always; the fingerprint and face engines against central's enrolments unless biometrics are
+    simulated (demo travelers carry a "genuine"/"mismatch" flag, not a finger or a face)."""
+    from edge.gate.recognition import Recognition, WorkerRunner
+
+    bio = settings.biometrics
+    if bio.verifier == "simulated":
+        # inline: a simulated hall replays the same seed to the same outcome
+        log.warning("gate_id=%s: biometrics SIMULATED (demo/test travelers only)", settings.gate_id)
+        return Recognition(watchlist=watchlist)
+    runner = WorkerRunner(name=f"gate-{settings.gate_id}-recognition")
+    stack.callback(runner.close)
+    from edge.face import FaceEngine
+    from edge.fingerprint import FingerprintEngine
+    from edge.gate.biometrics import FaceVerifier, FingerprintVerifier, Prefetcher
+    from edge.gate.enrolment_client import EnrolmentClient
+
+    if bio.central_url is None or central_key is None:
+        # demo_mode without central: every biometric step fails closed (to the counter).
+        log.error("gate_id=%s: no central_url/central key: biometric steps will send travelers to the counter",
+                  settings.gate_id)
+        enrolments: Any = _NoEnrolments()
+    else:
+        enrolments = EnrolmentClient(bio.central_url, gate_id=settings.gate_id, gate_key=key, central_key=central_key,
+                                     budget_s=bio.fetch_budget_ms / 1000, ttl_s=bio.cache_ttl_s,
+                                     cache_size=bio.cache_size)
+    prefetch = Prefetcher(enrolments)
+    stack.callback(prefetch.close)
+    face = FaceEngine.from_models(detector_input_px=bio.face_detector_input_px)
+    finger = FingerprintEngine.from_models()
+    log.info("gate_id=%s: biometrics on the engines (face %s threshold %.4f, fingerprint threshold %.4f)",
+             settings.gate_id, face.embedder_name, face.threshold, finger.threshold)
+    return Recognition(
+        watchlist=watchlist,
+        fingerprint=FingerprintVerifier(finger, enrolments),
+        face=FaceVerifier(face, enrolments, require_liveness=bio.require_liveness),
+        runner=runner,
+        on_document_read=prefetch,
+    )
+
+
+class _NoEnrolments:
+    def fetch(self, document_number: str, issuing_state: str) -> Any:
+        from edge.gate.enrolment_client import EnrolmentLookup
+
+        return EnrolmentLookup("unavailable", reason="no central_url configured")
 
 
 def _watchlist(settings: Any, link: Any, central_key: Any) -> Any:
@@ -303,7 +352,7 @@ def _emit(settings: Any, stop: threading.Event, *, count: int, interval_s: float
     """Queue *count* test events (each line printed is on disk), deliver them, optionally stay online."""
     from protocol.messages import GateEvent
 
-    with _link(settings) as (link, outbox, _):
+    with _link(settings) as (link, outbox, _, _key):
         link.start()
         append_ms: list[float] = []
         started = time.perf_counter()

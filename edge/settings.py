@@ -107,6 +107,23 @@ class TravelerSimulationSettings(_Section):
     seed: int = Field(0, ge=0, description="random seed, so a demo run can be replayed")
 
 
+class BiometricSettings(_Section):
+    """1:1 fingerprint and face: the real engines against central's enrolments ("engines"), or
+    the traveler simulator's flags ("simulated", demos and tests only)."""
+
+    verifier: Literal["engines", "simulated"] | None = Field(
+        None, description="default: simulated when simulate_travelers is on, else engines"
+    )
+    central_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=300)] | None = Field(
+        None, description="central's base URL, where the gate fetches enrolled templates (signed)"
+    )
+    fetch_budget_ms: int = Field(300, ge=50, le=5000, description="longest wait for an enrolment answer")
+    cache_size: int = Field(256, ge=0, le=10_000, description="enrolments kept in memory (never on disk)")
+    cache_ttl_s: float = Field(900.0, ge=0, le=86_400, description="how long a cached enrolment is used")
+    require_liveness: bool = Field(True, description="refuse a face burst that fails presentation-attack detection")
+    face_detector_input_px: int = Field(320, ge=160, le=1280, description="long side the face detector runs at")
+
+
 class EdgeSettings(BaseSettings):
     """Everything one gate process needs; see the module docstring for precedence."""
 
@@ -134,6 +151,7 @@ class EdgeSettings(BaseSettings):
     simulate_travelers: TravelerSimulationSettings = Field(
         default_factory=TravelerSimulationSettings, description="demo traveler generator"
     )
+    biometrics: BiometricSettings = Field(default_factory=BiometricSettings, description="1:1 verification")
     demo_mode: bool = Field(
         False, description="allow running without keys: a key is generated in data_dir, commands need central's key"
     )
@@ -161,6 +179,17 @@ class EdgeSettings(BaseSettings):
     def _travelers_need_simulated_hardware(self) -> EdgeSettings:
         if self.simulate_travelers.rate_per_min > 0 and self.hardware.kind != "simulated":
             raise ValueError("simulate_travelers needs hardware.kind = 'simulated'")
+        return self
+
+    @model_validator(mode="after")
+    def _biometrics_resolved(self) -> EdgeSettings:
+        bio = self.biometrics
+        if bio.verifier is None:
+            bio.verifier = "simulated" if self.simulate_travelers.rate_per_min > 0 else "engines"
+        if bio.verifier == "simulated" and not self.demo_mode and self.simulate_travelers.rate_per_min == 0:
+            raise ValueError("biometrics.verifier = 'simulated' is for demos and tests (set demo_mode)")
+        if bio.verifier == "engines" and bio.central_url is None and not self.demo_mode:
+            raise ValueError("biometrics.central_url required: the gate fetches enrolled templates from central")
         return self
 
     @property

@@ -8,11 +8,13 @@ envelope; a breaking change gets a new version and both are served side by side.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter
 
 PROTOCOL_VERSION = 1
 
@@ -92,6 +94,55 @@ class CrossingRecord(_Wire):
         default_factory=dict
     )
     watchlist_version: Annotated[int, Field(ge=0)] | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+MAX_FACE_JPEG_BYTES = 24 * 1024  # two of them and the envelope stay under the 64 KiB message cap
+
+
+def _from_base64(value: object) -> object:
+    if isinstance(value, str):  # JSON carries bytes as base64 text
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("not base64") from exc
+    return value
+
+
+def _jpeg(data: bytes) -> bytes:
+    if not data.startswith(b"\xff\xd8\xff"):
+        raise ValueError("not a JPEG image")
+    return data
+
+
+FaceJpeg = Annotated[
+    bytes,
+    BeforeValidator(_from_base64),
+    Field(min_length=4, max_length=MAX_FACE_JPEG_BYTES),
+    AfterValidator(_jpeg),
+    PlainSerializer(lambda data: base64.b64encode(data).decode("ascii"), return_type=str, when_used="json"),
+]
+
+
+class FaceEvidence(_Wire):
+    """The captured face beside the enrolled one, for the supervisor deciding a failed face step
+    (autogate.md §8: grant a retry or send to the counter).
+
+    Biometric minimisation: a gate sends this only when the face step failed and an officer must
+    decide, as small JPEG crops; central keeps it for a short retention period, never in the
+    message ledger.
+    """
+
+    kind: Literal["face_evidence"] = "face_evidence"
+    transaction_id: Identifier
+    captured_jpeg: FaceJpeg
+    enrolled_jpeg: FaceJpeg | None = None
+    # where the enrolled image came from: the document (chip DG2 / data page) or central's enrolment
+    enrolled_source: Literal["document", "enrolment"] | None = None
+    score: float | None = None
+    threshold: float | None = None
+    refused_reason: ShortText | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
@@ -196,6 +247,7 @@ Payload = Annotated[
     Union[
         GateEvent,
         CrossingRecord,
+        FaceEvidence,
         GateState,
         Heartbeat,
         Command,

@@ -29,6 +29,8 @@ REASON_TEXT: dict[str, str] = {
     "fingerprint_mismatch": "The fingerprint did not match the document (sidik jari tidak cocok)",
     "face_not_captured": "No face could be captured",
     "face_mismatch": "The face did not match the document photo (wajah tidak cocok)",
+    "not_enrolled": "No biometric enrolment for this document (belum terdaftar)",
+    "enrolment_unavailable": "The enrolled biometrics could not be obtained from central",
     "supervisor": "Sent to the counter by the supervisor",
     "supervisor_timeout": "No supervisor decision in time",
     "tailgating": "More than one person entered the gate",

@@ -3,7 +3,8 @@
 The caller (the worker) commits, then acknowledges the MQTT message. Nothing here commits, so a
 failure anywhere leaves the database as it was and the message unacknowledged.
 
-Durable messages (the ``events`` channel: events, crossings, command and watchlist acks) go into
+Durable messages (the ``events`` channel: events, crossings, command and watchlist acks, face
+evidence) go into
 the ``gate_messages`` ledger once, keyed on ``message_id``, and move the gate's sequence: a jump
 opens a :class:`SequenceGap` and an alert, a late arrival inside a gap closes it when the gap is
 filled. State and health messages are not in the ledger; they update the gate row, latest
@@ -13,10 +14,11 @@ filled. State and health messages are not in the ledger; they update the gate ro
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from central.cases.service import open_cases_for_event
@@ -25,6 +27,7 @@ from central.models import (
     Alert,
     CommandRecord,
     Crossing,
+    FaceEvidenceRecord,
     Gate,
     GateMessage,
     SequenceGap,
@@ -35,6 +38,7 @@ from protocol.errors import MalformedMessage
 from protocol.messages import (
     CommandAck,
     CrossingRecord,
+    FaceEvidence,
     GateEvent,
     GateState,
     Heartbeat,
@@ -43,9 +47,13 @@ from protocol.messages import (
 
 log = logging.getLogger(__name__)
 
+# How long the captured and enrolled face of a failed face step stay at central: long enough for
+# the supervisor's decision and the counter's review the same day, not longer (minimisation).
+FACE_EVIDENCE_RETENTION = timedelta(hours=24)
+
 # Which payload kinds may arrive on which channel; anything else is malformed for that topic.
 CHANNEL_KINDS: dict[str, frozenset[str]] = {
-    "events": frozenset({"gate_event", "crossing", "command_ack", "watchlist_ack"}),
+    "events": frozenset({"gate_event", "crossing", "command_ack", "watchlist_ack", "face_evidence"}),
     "state": frozenset({"gate_state"}),
     "health": frozenset({"heartbeat"}),
 }
@@ -85,11 +93,13 @@ def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at
             kind=payload.kind,
             sent_at=from_ms(envelope.sent_at_ms),
             received_at=received_at,
-            payload=payload.model_dump(mode="json"),
+            payload=_ledger_payload(payload),
         )
     )
     _track_sequence(session, gate, envelope, received_at)
-    if isinstance(payload, CrossingRecord):
+    if isinstance(payload, FaceEvidence):
+        _store_face_evidence(session, gate, envelope.message_id, payload, received_at)
+    elif isinstance(payload, CrossingRecord):
         session.add(_crossing_row(gate, envelope, payload, received_at))
     elif isinstance(payload, GateEvent):
         for rule in alerts_for_event(payload):
@@ -111,6 +121,43 @@ def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at
     elif isinstance(payload, WatchlistAck):
         gate.watchlist_version = payload.version
     return Outcome.STORED
+
+
+def _ledger_payload(payload: object) -> dict[str, object]:
+    """What the message ledger keeps: everything, except face images (kept apart, and expiring)."""
+    assert isinstance(payload, BaseModel)
+    if isinstance(payload, FaceEvidence):
+        return payload.model_dump(mode="json", exclude={"captured_jpeg", "enrolled_jpeg"}) | {"images": "face_evidence"}
+    return payload.model_dump(mode="json")
+
+
+def _store_face_evidence(
+    session: Session, gate: Gate, message_id: str, evidence: FaceEvidence, received_at: datetime
+) -> None:
+    purge_face_evidence(session, received_at)
+    session.add(
+        FaceEvidenceRecord(
+            gate_id=gate.id,
+            transaction_id=evidence.transaction_id,
+            captured_jpeg=evidence.captured_jpeg,
+            enrolled_jpeg=evidence.enrolled_jpeg,
+            enrolled_source=evidence.enrolled_source,
+            score=evidence.score,
+            threshold=evidence.threshold,
+            refused_reason=evidence.refused_reason,
+            received_at=received_at,
+            expires_at=received_at + FACE_EVIDENCE_RETENTION,
+            source_message_id=message_id,
+        )
+    )
+    log.info("gate %s: face evidence for transaction %s kept until %s", gate.id, evidence.transaction_id,
+             (received_at + FACE_EVIDENCE_RETENTION).isoformat(timespec="minutes"))
+
+
+def purge_face_evidence(session: Session, now: datetime) -> int:
+    """Delete face evidence past its retention; returns how many rows went."""
+    result = session.execute(delete(FaceEvidenceRecord).where(FaceEvidenceRecord.expires_at < now))
+    return int(result.rowcount or 0)
 
 
 def _track_sequence(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> None:

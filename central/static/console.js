@@ -215,7 +215,8 @@
     const box = el("div", null, "faces");
     const key = gate.id + "/" + gate.transaction_id;
     const known = faceCache.get(key);
-    for (const [label, field] of [[t("Captured face"), "captured"], [t("Enrolled face"), "enrolled"]]) {
+    const enrolledLabel = known && known.enrolled_source === "document" ? t("Document photo") : t("Enrolled face");
+    for (const [label, field] of [[t("Captured face"), "captured"], [enrolledLabel, "enrolled"]]) {
       const fig = el("figure");
       if (known && known !== "missing" && known[field]) {
         const img = el("img");
@@ -229,6 +230,13 @@
       box.appendChild(fig);
     }
     card.appendChild(box);
+    if (known && known !== "missing" && known.score != null) {
+      // The officer judges the images; the numbers say how far the engine was from a match.
+      card.appendChild(el("div", t("Face score") + " " + known.score.toFixed(3) + " / " + t("threshold") + " " +
+        (known.threshold == null ? "?" : known.threshold.toFixed(3)), "face-score"));
+    } else if (known && known !== "missing" && known.refused_reason) {
+      card.appendChild(el("div", t("Face refused") + ": " + known.refused_reason, "face-score"));
+    }
     if (known === undefined) {
       faceCache.set(key, "missing");
       fetch(root.dataset.facesUrl + encodeURIComponent(gate.id) + "/faces/" + encodeURIComponent(gate.transaction_id),

@@ -13,7 +13,7 @@ from central import csrf
 from central.db import get_session
 from central.errors import InvalidRequest, NotFound
 from central.roles import Role, authenticated, role_required
-from central.services import alerts, audit, commands, crossings, gates
+from central.services import alerts, audit, commands, crossings, face_evidence, gates
 from central.services.stats import daily_recap, gate_statistics
 from central.services.stats import stats as compute_stats
 from central.views.common import actor, extension, now_ms
@@ -182,12 +182,13 @@ def audit_log() -> Response:
 def gate_faces(gate_id: str, transaction_id: str) -> Response:
     """The captured face beside the enrolled one, for the supervisor's retry decision (sop §8).
 
-    Seam: gates do not send face images yet and there is no enrolment store, so this answers
-    404 for every transaction. When they exist it returns ``{"captured": <data URL>,
-    "enrolled": <data URL>}``; the console already draws that shape.
+    Gates send them only for a failed face step; central keeps them 24 h. The answer is
+    ``{"captured": <data URL>, "enrolled": <data URL or null>, "enrolled_source", "score",
+    "threshold", "refused_reason", "received_at", "expires_at"}``; each view is audited.
     """
-    gates.get_gate(get_session(), gate_id)  # an unknown gate is 404 too, with its own message
-    raise NotFound(f"no face images for transaction {transaction_id[:64]!r} (face capture and enrolment are not stored yet)")
+    session = get_session()
+    gates.get_gate(session, gate_id)  # an unknown gate is 404 too, with its own message
+    return jsonify(face_evidence.view_faces(session, gate_id, transaction_id, actor()))
 
 
 class DailyQuery(BaseModel):

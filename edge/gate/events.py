@@ -48,6 +48,23 @@ class FingerPlaced:
     name: ClassVar[str] = "finger_placed"
 
 
+# Biometric refusals that a retry at the gate cannot fix: no enrolled template to compare with,
+# or none obtainable now. The machine records them as their own failure reason so the supervisor
+# and the counter officer see why (tidak terdaftar / data rekam tidak tersedia).
+NOT_ENROLLED = "not enrolled"
+ENROLMENT_UNAVAILABLE = "enrolment unavailable"
+ENROLMENT_FAILURES = {NOT_ENROLLED: "not_enrolled", ENROLMENT_UNAVAILABLE: "enrolment_unavailable"}
+
+
+def biometric_failure(modality: str, result: BiometricResult) -> str:
+    """The transaction's failure reason for a biometric result that did not match."""
+    if result.refused_reason in ENROLMENT_FAILURES:
+        return ENROLMENT_FAILURES[result.refused_reason]
+    if modality == "fingerprint":
+        return "fingerprint_unreadable" if result.refused_reason else "fingerprint_mismatch"
+    return "face_not_captured" if result.refused_reason else "face_mismatch"
+
+
 @dataclass(frozen=True)
 class FingerprintResult:
     result: BiometricResult

@@ -21,6 +21,7 @@ from edge.gate import effects as fx
 from edge.gate.config import GateConfig
 from edge.gate.core import Decision, MachineCore, Step
 from edge.gate.events import (
+    biometric_failure,
     DocumentChecked,
     DocumentRead,
     FaceResult,
@@ -256,7 +257,7 @@ class GateMachine(MachineCore):
         txn.fingerprint = event.result.model_copy(update={"attempts": txn.retries["fingerprint"] + 1})
         if not event.result.match:
             txn.failed_step = "fingerprint"
-            txn.failure_reason = "fingerprint_unreadable" if event.result.refused_reason else "fingerprint_mismatch"
+            txn.failure_reason = biometric_failure("fingerprint", event.result)
 
     def _do_verify_face(self, event: GateInput, step: Step) -> None:
         self._cancel_timer("face", step)
@@ -269,7 +270,7 @@ class GateMachine(MachineCore):
         txn.face = event.result.model_copy(update={"attempts": txn.retries["face"] + 1})
         if not event.result.match:
             txn.failed_step = "face"
-            txn.failure_reason = "face_not_captured" if event.result.refused_reason else "face_mismatch"
+            txn.failure_reason = biometric_failure("face", event.result)
 
     def _do_fail_face_absent(self, event: GateInput, step: Step) -> None:
         txn = self._txn()

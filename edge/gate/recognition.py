@@ -8,31 +8,56 @@ Each step has one interface and at least one implementation here:
 - ``WatchlistCheck``: cekal screening (``ScreenerWatchlist`` wraps ``edge.watchlist.Screener``;
   ``DocumentNumberWatchlist`` is a tiny exact-number list for simulations);
 - ``BiometricVerifier``: 1:1 fingerprint or face (``SimulatedVerifier`` reads the simulated
-  traveler's flag; the real engines in edge/face and edge/fingerprint plug in the same way).
+  traveler's flag; ``edge.gate.biometrics`` runs the real engines against the enrolled templates).
 
 Samples are opaque to the gate: whatever the device produced is handed to the verifier.
+``runner`` says where the steps run: ``InlineRunner`` (the caller's thread; simulations, whose
+traces must not depend on thread timing) or ``WorkerRunner`` (one worker thread; production).
 """
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from edge.gate.events import WatchlistLevel
 from edge.mrz import DocumentDecision, DocumentPolicy, Mrz, check_document, parse_mrz
 from protocol.messages import BiometricResult, TravelerDocument
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class PresentedDocument:
-    """What the passport reader captured: MRZ lines, or None when it saw nothing readable."""
+    """What the passport reader captured: MRZ lines, or None when it saw nothing readable, and
+    the holder's portrait (JPEG) when the reader delivers one (page image or chip DG2)."""
 
     mrz_lines: tuple[str, ...] | None
+    portrait_jpeg: bytes | None = None
 
-    def __repr__(self) -> str:  # never put MRZ lines in logs
-        return f"PresentedDocument(lines={0 if self.mrz_lines is None else len(self.mrz_lines)})"
+    def __repr__(self) -> str:  # never put MRZ lines or the portrait in logs
+        return (f"PresentedDocument(lines={0 if self.mrz_lines is None else len(self.mrz_lines)}, "
+                f"portrait={self.portrait_jpeg is not None})")
+
+
+@dataclass(frozen=True, repr=False)
+class Verdict:
+    """A biometric result plus, for a face, what the supervisor needs to judge it: the captured
+    face and the enrolled one (small JPEGs). The runtime sends them only when the step failed."""
+
+    result: BiometricResult
+    captured_jpeg: bytes | None = None
+    enrolled_jpeg: bytes | None = None
+    enrolled_source: Literal["document", "enrolment"] | None = None
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.result!r}, captured={self.captured_jpeg is not None})"
 
 
 @dataclass(frozen=True)
@@ -57,7 +82,47 @@ class WatchlistCheck(Protocol):
 
 
 class BiometricVerifier(Protocol):
-    def verify(self, sample: Any, traveler: TravelerDocument) -> BiometricResult: ...
+    def verify(
+        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None
+    ) -> BiometricResult | Verdict: ...
+
+
+class StepRunner(Protocol):
+    """Runs ``work`` somewhere and calls ``done`` with its value (``work`` never raises)."""
+
+    def submit(self, work: Callable[[], T], done: Callable[[T], None]) -> None: ...
+
+
+class InlineRunner:
+    """Runs each step at once on the caller's thread."""
+
+    def submit(self, work: Callable[[], T], done: Callable[[T], None]) -> None:
+        done(work())
+
+
+class WorkerRunner:
+    """Runs steps in order on one worker thread, so engines need not be thread-safe and the
+    event thread stays free for doors and emergencies. ``close()`` finishes queued steps."""
+
+    def __init__(self, name: str = "recognition") -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Callable[[Any], None]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, work: Callable[[], T], done: Callable[[T], None]) -> None:
+        self._jobs.put((work, done))
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            work, done = job
+            try:
+                done(work())
+            except Exception:  # a failing callback must not stop the gate's recognition
+                log.exception("recognition worker: step failed")
 
 
 class MrzLinesReader:
@@ -129,7 +194,9 @@ class SimulatedVerifier:
     modality: Literal["fingerprint", "face"]
     threshold: float = 0.5
 
-    def verify(self, sample: Any, traveler: TravelerDocument) -> BiometricResult:
+    def verify(
+        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None
+    ) -> BiometricResult:
         if sample == "genuine":
             return BiometricResult(modality=self.modality, match=True, score=0.9, threshold=self.threshold)
         if sample == "unreadable":
@@ -154,9 +221,24 @@ class Recognition:
     fingerprint: BiometricVerifier = field(default_factory=lambda: SimulatedVerifier("fingerprint"))
     face: BiometricVerifier = field(default_factory=lambda: SimulatedVerifier("face"))
     today: Callable[[], date] = date.today
+    runner: StepRunner = field(default_factory=InlineRunner)
+    # A step with no answer by then fails closed (a hung engine must not trap a traveler inside).
+    step_timeout_s: float = 10.0
+    # Called with the traveler as soon as the MRZ is read, e.g. to fetch the enrolled templates
+    # while the traveler walks in; it must not block (and its errors never fail the read).
+    on_document_read: Callable[[TravelerDocument], None] | None = None
     # Simulation only: seconds each step takes on the runtime's clock ("read_document",
     # "check_document", "verify_fingerprint", "verify_face"); absent means "answer at once".
     latency_s: dict[str, float] = field(default_factory=dict)
+
+
+    def document_read(self, traveler: TravelerDocument) -> None:
+        if self.on_document_read is None:
+            return
+        try:
+            self.on_document_read(traveler)
+        except Exception:
+            log.exception("document-read hook failed (the traveler goes on)")
 
 
 def traveler_from_mrz(mrz: Mrz) -> TravelerDocument:

@@ -6,7 +6,11 @@
 and it:
 
 - turns ``HardwareEvent``s into machine events, and executes door commands on the hardware;
-- runs recognition when the machine requests it and feeds the result back;
+- runs recognition when the machine requests it and feeds the result back: on the calling thread
+  in simulations (deterministic traces), on ``Recognition.runner``'s worker in production so a
+  100 ms face or fingerprint step never delays a door or an emergency input. A result is
+  accepted only for the request it answers (same transaction, latest request of that kind);
+  a late answer for a traveler who has gone is dropped;
 - publishes GateEvents, CrossingRecords and GateState through the link;
 - answers supervisor commands with a ``CommandAck`` (accepted, or refused with the reason);
 - runs the machine's timers on the scheduler.
@@ -21,6 +25,7 @@ input jumps the queue.
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -46,12 +51,12 @@ from edge.gate.events import (
     TimerExpired,
 )
 from edge.gate.machine import Decision, GateMachine
-from edge.gate.recognition import PresentedDocument, Recognition, traveler_from_mrz
+from edge.gate.recognition import PresentedDocument, Recognition, Verdict, traveler_from_mrz
 from edge.hardware.base import GateHardware, HardwareEvent, HardwareEventKind
 from edge.hardware.clock import Cancellable, Scheduler
 from edge.hardware.errors import HardwareError
 from edge.link.base import GateLink
-from protocol.messages import BiometricResult, Command, CommandAck, TravelerDocument
+from protocol.messages import BiometricResult, Command, CommandAck, FaceEvidence, TravelerDocument
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +123,17 @@ def hardware_to_event(event: HardwareEvent) -> GateInput | None:
     return None
 
 
+@dataclass(frozen=True)
+class _StepOutcome:
+    """A recognition result on its way back to the machine, tagged with the request it answers."""
+
+    kind: str
+    token: int
+    transaction_id: str | None
+    result: GateInput
+    face_evidence: FaceEvidence | None = None
+
+
 class GateRuntime:
     """Drives one gate's ``GateMachine`` with real or simulated devices.
 
@@ -152,7 +168,10 @@ class GateRuntime:
         self.last_outcome: str | None = None
         self.engine_failures = 0  # recognition steps that raised (counted, failed closed)
         self.decisions: collections.deque[Decision] = collections.deque(maxlen=1000)
-        self._queue: collections.deque[GateInput] = collections.deque()
+        self._queue: collections.deque[GateInput | _StepOutcome] = collections.deque()
+        self._request_tokens = itertools.count(1)
+        self._pending_steps: dict[str, int] = {}  # step kind -> token of the request in force
+        self._step_timers: dict[str, Cancellable] = {}
         self._drain_lock = threading.Lock()
         self._timers: dict[str, tuple[int, Cancellable]] = {}
         self._observers: list[Observer] = []
@@ -297,7 +316,26 @@ class GateRuntime:
 
     def _drain_queue(self) -> None:
         while self._queue:
-            self._handle(self._queue.popleft())
+            item = self._queue.popleft()
+            if isinstance(item, _StepOutcome):
+                if not self._answers_pending_request(item):
+                    continue
+                if item.face_evidence is not None:
+                    self.link.publish_event(item.face_evidence)
+                item = item.result
+            self._handle(item)
+
+    def _answers_pending_request(self, outcome: _StepOutcome) -> bool:
+        txn = self.machine.transaction
+        current = txn.transaction_id if txn is not None else None
+        if self._pending_steps.get(outcome.kind) != outcome.token or current != outcome.transaction_id:
+            log.info("gate %s: late %s result dropped (its transaction or request is over)", self.gate_id, outcome.kind)
+            return False
+        del self._pending_steps[outcome.kind]
+        timer = self._step_timers.pop(outcome.kind, None)
+        if timer is not None:
+            timer.cancel()
+        return True
 
     def _handle(self, event: GateInput) -> Decision:
         decision = self.machine.handle(event, self.now_ms())
@@ -349,12 +387,7 @@ class GateRuntime:
                 live[1].cancel()
                 del self._timers[effect.timer]
         elif isinstance(effect, fx.Request):
-            result = self._recognise(effect.kind)
-            delay_s = self.recognition.latency_s.get(effect.kind, 0.0)
-            if delay_s > 0:
-                self.scheduler.call_later(delay_s, lambda: None if self._stopped else self.post(result))
-            else:
-                self._queue.append(result)
+            self._request(effect.kind)
 
     def _start_timer(self, effect: fx.StartTimer) -> None:
         old = self._timers.pop(effect.timer, None)
@@ -372,46 +405,121 @@ class GateRuntime:
             self.scheduler.call_later(delay_s, fire),
         )
 
-    def _recognise(self, kind: str) -> GateInput:
+    def _request(self, kind: str) -> None:
+        """Start one recognition step; its result comes back through the queue."""
+        token = next(self._request_tokens)
+        self._pending_steps[kind] = token
+        txn = self.machine.transaction
+        txn_id = txn.transaction_id if txn is not None else None
+        try:
+            step = self._prepare_step(kind)  # inputs are taken now, on the event thread
+        except Exception as exc:  # e.g. no traveler: _recognise turns it into a failed step
+            step = _raising(exc)
+        delay_s = self.recognition.latency_s.get(kind, 0.0)
+
+        def done(outcome: tuple[GateInput, FaceEvidence | None]) -> None:
+            tagged = _StepOutcome(kind, token, txn_id, outcome[0], outcome[1])
+            if delay_s > 0:
+                self.scheduler.call_later(delay_s, lambda: self._deliver(tagged))
+            else:
+                self._deliver(tagged)
+
+        self.recognition.runner.submit(lambda: self._recognise(kind, step, txn_id), done)
+        timeout_s = self.recognition.step_timeout_s
+        if timeout_s > 0 and self._pending_steps.get(kind) == token:  # not answered inline already
+            expired = _StepOutcome(kind, token, txn_id, _failed_step(kind, "engine timeout"))
+            self._step_timers[kind] = self.scheduler.call_later(timeout_s, lambda: self._deliver(expired, timed_out=True))
+
+    def _deliver(self, outcome: _StepOutcome, *, timed_out: bool = False) -> None:
+        if self._stopped:
+            return
+        if timed_out and self._pending_steps.get(outcome.kind) == outcome.token:
+            log.error("gate %s: %s gave no answer in %.0f s: failed closed", self.gate_id, outcome.kind,
+                      self.recognition.step_timeout_s)
+            self.engine_failures += 1
+        self._queue.append(outcome)
+        self._pump()
+
+    def _recognise(
+        self, kind: str, step: Callable[[], GateInput | tuple[GateInput, Verdict]], txn_id: str | None
+    ) -> tuple[GateInput, FaceEvidence | None]:
         """Run one recognition step; an engine failure becomes a failed result (fail closed)."""
         try:
-            return self._run_step(kind)
+            answer = step()
         except Exception:  # an engine bug must not kill a gate with a traveler inside
             log.exception("gate %s: recognition step %s failed", self.gate_id, kind)
             self.engine_failures += 1
-            if kind == "read_document":
-                return DocumentRead(None, "reader_error")
-            if kind == "check_document":
-                return DocumentChecked(accepted=False, reasons=("check_error",))
-            modality = "fingerprint" if kind == "verify_fingerprint" else "face"
-            failed = BiometricResult(modality=modality, match=False, refused_reason="engine error")
-            return FingerprintResult(failed) if modality == "fingerprint" else FaceResult(failed)
+            return _failed_step(kind, "engine error"), None
+        if not isinstance(answer, tuple):
+            return answer, None
+        result, verdict = answer
+        return result, self._face_evidence(verdict, txn_id)
 
-    def _run_step(self, kind: str) -> GateInput:
-        today = self.recognition.today()
+    def _face_evidence(self, verdict: Verdict, txn_id: str | None) -> FaceEvidence | None:
+        """What the supervisor sees beside the enrolled face; only when the face step failed, so
+        an officer must decide (biometric data leaves the gate only then)."""
+        if verdict.result.match or verdict.captured_jpeg is None or txn_id is None:
+            return None
+        return FaceEvidence(
+            transaction_id=txn_id,
+            captured_jpeg=verdict.captured_jpeg,
+            enrolled_jpeg=verdict.enrolled_jpeg,
+            enrolled_source=verdict.enrolled_source,
+            score=verdict.result.score,
+            threshold=verdict.result.threshold,
+            refused_reason=verdict.result.refused_reason,
+        )
+
+    def _prepare_step(self, kind: str) -> Callable[[], GateInput | tuple[GateInput, Verdict]]:
+        """The step as a closure over its inputs, so a worker thread never reads live state."""
+        recognition = self.recognition
+        today = recognition.today()
         if kind == "read_document":
-            try:
-                if self._presented is None:
-                    raise ValueError("no document presented")
-                self._mrz = self.recognition.reader.read(self._presented, today=today)
-                return DocumentRead(traveler_from_mrz(self._mrz))
-            except ValueError as exc:  # MrzError is a ValueError
-                log.info("gate %s: document unreadable: %s", self.gate_id, type(exc).__name__)
-                return DocumentRead(None, "unreadable")
+            presented = self._presented
+
+            def read() -> GateInput:
+                try:
+                    if presented is None:
+                        raise ValueError("no document presented")
+                    mrz = recognition.reader.read(presented, today=today)
+                except ValueError as exc:  # MrzError is a ValueError
+                    log.info("gate %s: document unreadable: %s", self.gate_id, type(exc).__name__)
+                    return DocumentRead(None, "unreadable")
+                self._mrz = mrz
+                traveler = traveler_from_mrz(mrz)
+                recognition.document_read(traveler)
+                return DocumentRead(traveler)
+
+            return read
         if kind == "check_document":
-            decision = self.recognition.checker.check(self._mrz, today=today)
-            screened = self.recognition.watchlist.screen(traveler_from_mrz(self._mrz), today=today)
-            return DocumentChecked(
-                accepted=decision.accepted,
-                reasons=tuple(decision.reasons),
-                watchlist_level=screened.level,
-                watchlist_entry=screened.entry_id,
-                watchlist_version=screened.version,
-            )
+            mrz = self._mrz
+
+            def check() -> GateInput:
+                decision = recognition.checker.check(mrz, today=today)
+                screened = recognition.watchlist.screen(traveler_from_mrz(mrz), today=today)
+                return DocumentChecked(
+                    accepted=decision.accepted,
+                    reasons=tuple(decision.reasons),
+                    watchlist_level=screened.level,
+                    watchlist_entry=screened.entry_id,
+                    watchlist_version=screened.version,
+                )
+
+            return check
         traveler = self._current_traveler()
+        document = self._presented
         if kind == "verify_fingerprint":
-            return FingerprintResult(self.recognition.fingerprint.verify(self._finger_sample, traveler))
-        return FaceResult(self.recognition.face.verify(self._face_sample, traveler))
+            finger = self._finger_sample
+            return lambda: FingerprintResult(_result_of(recognition.fingerprint.verify(finger, traveler)))
+        face = self._face_sample
+
+        def verify_face() -> GateInput | tuple[GateInput, Verdict]:
+            answer = recognition.face.verify(face, traveler, document=document)
+            if isinstance(answer, Verdict):
+                return FaceResult(answer.result), answer
+            return FaceResult(answer)
+
+        return verify_face
 
     def _current_traveler(self) -> TravelerDocument:
         txn = self.machine.transaction
@@ -434,3 +542,25 @@ class GateRuntime:
         )
         for observer in self._observers:
             observer(record)
+
+
+def _result_of(answer: BiometricResult | Verdict) -> BiometricResult:
+    return answer.result if isinstance(answer, Verdict) else answer
+
+
+def _failed_step(kind: str, reason: str) -> GateInput:
+    """A step that gave no usable answer, as the machine's failed result for it (fail closed)."""
+    if kind == "read_document":
+        return DocumentRead(None, "reader_error")
+    if kind == "check_document":
+        return DocumentChecked(accepted=False, reasons=("check_error",))
+    modality = "fingerprint" if kind == "verify_fingerprint" else "face"
+    failed = BiometricResult(modality=modality, match=False, refused_reason=reason)
+    return FingerprintResult(failed) if modality == "fingerprint" else FaceResult(failed)
+
+
+def _raising(exc: Exception) -> Callable[[], GateInput]:
+    def step() -> GateInput:
+        raise exc
+
+    return step

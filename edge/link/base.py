@@ -16,13 +16,14 @@ from protocol.messages import (
     Command,
     CommandAck,
     CrossingRecord,
+    FaceEvidence,
     GateEvent,
     GateState,
     WatchlistAck,
     WatchlistVersionNotice,
 )
 
-DurablePayload = GateEvent | CrossingRecord | CommandAck | WatchlistAck
+DurablePayload = GateEvent | CrossingRecord | CommandAck | WatchlistAck | FaceEvidence
 CommandHandler = Callable[[Command], CommandAck]
 NoticeHandler = Callable[[WatchlistVersionNotice], None]
 

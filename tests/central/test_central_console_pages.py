@@ -1,4 +1,4 @@
-"""The console page, the UI languages, the OpenAPI document, the face seam and the roles of
+"""The console page, the UI languages, the OpenAPI document, the face evidence and the roles of
 every route this area added."""
 
 from __future__ import annotations
@@ -94,12 +94,68 @@ def test_live_view_carries_the_nine_mrz_fields(client, database) -> None:
     assert len(view["mrz"]) == 9 and view["mrz"]["birth_date"] == "1990-05-17"
 
 
-def test_face_images_are_a_404_seam_until_enrolment_exists(client, database) -> None:
-    register(database, FakeGate("gt-face1"))
+def _jpeg(shade: int) -> bytes:
+    import cv2
+    import numpy as np
+
+    ok, data = cv2.imencode(".jpg", np.full((40, 32, 3), shade, np.uint8))
+    assert ok
+    return data.tobytes()
+
+
+def _ingest_now(database, *messages) -> None:
+    """Through the real worker on the real clock (face evidence expires against utcnow)."""
+    import time
+
+    from central.ingest.worker import Delivery, IngestWorker
+
+    worker = IngestWorker(database, ack=lambda _d: None, clock=time.time)
+    for topic, payload in messages:
+        assert worker.process(Delivery(topic, payload))
+
+
+def test_face_evidence_is_shown_to_the_supervisor_and_audited(client, database) -> None:
+    import time
+
+    from central.models import AuditEntry, GateMessage
+    from protocol import FaceEvidence
+
+    gate = FakeGate("gt-face1")
+    register(database, gate)
+    captured, enrolled = _jpeg(90), _jpeg(200)
+    evidence = FaceEvidence(transaction_id="tx-1", captured_jpeg=captured, enrolled_jpeg=enrolled,
+                            enrolled_source="document", score=0.12, threshold=0.36)
+    _ingest_now(database, gate.event(evidence, now_ms=int(time.time() * 1000)))
     act_as(client, database, "supervisor")
-    response = client.get("/api/v1/gates/gt-face1/faces/tx-1")
-    assert response.status_code == 404 and "not stored yet" in response.get_json()["message"]
+    body = client.get("/api/v1/gates/gt-face1/faces/tx-1").get_json()
+    assert body["captured"] == "data:image/jpeg;base64," + __import__("base64").b64encode(captured).decode()
+    assert body["enrolled"].startswith("data:image/jpeg;base64,") and body["enrolled_source"] == "document"
+    assert (body["score"], body["threshold"]) == (0.12, 0.36)
+    with database.session() as session:
+        (ledger,) = session.query(GateMessage).filter_by(kind="face_evidence").all()
+        assert "captured_jpeg" not in ledger.payload and ledger.payload["images"] == "face_evidence"
+        views = session.query(AuditEntry).filter_by(action="face_view").all()
+        assert [v.details["transaction_id"] for v in views] == ["tx-1"]
+    assert client.get("/api/v1/gates/gt-face1/faces/tx-2").status_code == 404
     assert client.get("/api/v1/gates/gt-none/faces/tx-1").status_code == 404
+
+
+def test_face_evidence_past_its_retention_is_purged_not_shown(client, database) -> None:
+    from datetime import timedelta
+
+    from central.ingest.store import FACE_EVIDENCE_RETENTION
+    from central.models import FaceEvidenceRecord
+    from protocol import FaceEvidence
+
+    gate = FakeGate("gt-face2")
+    register(database, gate)
+    # NOW_S is months ago: the evidence arrived then and expired a day later.
+    ingest(database, gate.event(FaceEvidence(transaction_id="tx-9", captured_jpeg=_jpeg(10))))
+    assert FACE_EVIDENCE_RETENTION <= timedelta(days=1)
+    act_as(client, database, "supervisor")
+    assert client.get("/api/v1/gates/gt-face2/faces/tx-9").status_code == 404
+    with database.session() as session:
+        assert session.query(FaceEvidenceRecord).count() == 0
 
 
 # ---- languages ---------------------------------------------------------------------------

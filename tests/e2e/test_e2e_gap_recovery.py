@@ -53,7 +53,7 @@ def test_lost_events_are_asked_for_and_resent(stack, tmp_path) -> None:
     gate_key.save(tmp_path / "gate.key")
     edge = EdgeSettings(
         gate_id=gate_id, key_file=tmp_path / "gate.key", central_public_key=central_key.public.b64,
-        data_dir=tmp_path / "edge", heartbeat_interval_s=0.5,
+        data_dir=tmp_path / "edge", heartbeat_interval_s=0.5, biometrics={"central_url": "http://127.0.0.1:9"},
         mqtt={"host": stack.broker.host, "port": stack.broker.port,
               "username": stack.broker.username, "password": stack.broker.password},
     )

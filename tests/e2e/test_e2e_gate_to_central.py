@@ -87,6 +87,7 @@ def test_crossing_travels_from_gate_to_supervisor(stack, tmp_path) -> None:
                   "username": stack.broker.username, "password": stack.broker.password},
             central_public_key=central_key.public.b64,
             data_dir=tmp_path / "edge",
+            biometrics={"central_url": "http://127.0.0.1:9"},
             heartbeat_interval_s=1,
         )
         (tmp_path / "edge").mkdir()

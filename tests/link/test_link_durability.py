@@ -98,6 +98,7 @@ def write_config(
         "central_public_key": central_key.public.b64,
         "data_dir": str(tmp_path / "data"),
         "heartbeat_interval_s": 60,
+        "biometrics": {"central_url": "http://127.0.0.1:9"},  # required of a production gate; unused here
     }
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(config))

@@ -46,6 +46,8 @@ gate_id = "{gate_id}"
 key_file = "{key_file}"
 central_public_key = "{central_key.public.b64}"
 data_dir = "{tmp_path / "data"}"
+[biometrics]
+central_url = "http://127.0.0.1:9"
 [mqtt]
 host = "{mqtt_broker.host}"
 port = {mqtt_broker.port}

@@ -21,6 +21,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+CENTRAL_B64 = generate_keypair().public.b64
+
+
 def keyed(tmp_path: Path) -> dict[str, str]:
     key_file = tmp_path / "g.key"
     generate_keypair().save(key_file)
@@ -46,6 +49,8 @@ enabled = true
 [hardware]
 kind = "doorboard"
 port = "/dev/ttyAMA0"
+[biometrics]
+central_url = "https://central.internal:8443"
 """
     )
     monkeypatch.setenv("AUTOGATE_EDGE_MQTT__PASSWORD", "from-env")
@@ -58,6 +63,7 @@ port = "/dev/ttyAMA0"
     assert settings.mqtt.password is not None and settings.mqtt.password.get_secret_value() == "from-env"
     assert "from-env" not in repr(settings), "secrets never show in logs or reprs"
     assert settings.mqtt.tls.enabled
+    assert settings.biometrics.verifier == "engines" and settings.biometrics.central_url == "https://central.internal:8443"
     assert settings.hardware.kind == "doorboard" and settings.hardware.port == "/dev/ttyAMA0"
     assert settings.outbox_path == Path("var/edge/SH-T3-D01.outbox.sqlite")
 
@@ -99,6 +105,12 @@ def test_json_file_as_the_demo_writes_it(tmp_path: Path) -> None:
             {"demo_mode": True, "hardware": {"kind": "gpio"}, "simulate_travelers": {"rate_per_min": 5}},
             "simulate_travelers needs hardware.kind = 'simulated'",
         ),
+        ({"key_file": "/k", "central_public_key": CENTRAL_B64}, "biometrics.central_url required"),
+        (
+            {"key_file": "/k", "central_public_key": CENTRAL_B64, "biometrics": {"verifier": "simulated"}},
+            "is for demos and tests",
+        ),
+        ({"demo_mode": True, "biometrics": {"central_url": "ftp://central"}}, "should match pattern"),
     ],
 )
 def test_bad_settings_are_refused_with_the_reason(overrides: dict[str, object], message: str) -> None:

@@ -1,5 +1,6 @@
 """The supervisor flow of a cekal hold in headless Chromium: alarm pushed without reload, sound,
-acknowledge, release with a mandatory reason; the command is recorded and audited.
+acknowledge, release with a mandatory reason; the command is recorded and audited. And a failed
+face step: the captured face beside the document photo, with the score, the view audited.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and selenium from PyPI. Skips without them,
 except under AUTOGATE_REQUIRE_SERVICES=1 (CI), where it fails.
@@ -164,3 +165,42 @@ def test_without_eventsource_the_console_falls_back_to_polling(central, browser)
     assert browser.execute_script("return window.__sameDocument;") == "yes"
     # An admin sees the alarm but no gate commands: those are for supervisors.
     assert not browser.execute_script("return document.querySelectorAll('#gate-gt-ui02 form.action').length;")
+
+
+def test_a_failed_face_shows_the_captured_face_beside_the_document_photo(central, browser) -> None:
+    import cv2
+    import numpy as np
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from protocol import FaceEvidence, GateState
+
+    wait = WebDriverWait(browser, WAIT_S, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    gate = central.add_gate("gt-ui03")
+    supervisor = central.add_user("supervisor")
+    central.ingest(ui.idle_state(gate))
+    ui.log_in(browser, central.url, supervisor)
+    wait.until(lambda d: d.execute_script("return !!document.getElementById('gate-gt-ui03');"))
+
+    def jpeg(shade: int) -> bytes:
+        return cv2.imencode(".jpg", np.full((160, 128, 3), shade, np.uint8))[1].tobytes()
+
+    central.ingest(gate.event(FaceEvidence(transaction_id="tx-ui-3", captured_jpeg=jpeg(60), enrolled_jpeg=jpeg(190),
+                                           enrolled_source="document", score=0.141, threshold=0.363)))
+    central.ingest(gate.state(GateState(state="awaiting_supervisor", entry_door="locked", exit_door="locked",
+                                        since_ms=ui.now_ms(), direction="departure", transaction_id="tx-ui-3",
+                                        traveler=ui.HELD_TRAVELER)))
+    images = "#gate-gt-ui03 .faces img"
+    wait.until(lambda d: d.execute_script(f"return document.querySelectorAll({images!r}).length;") == 2)
+    sources = browser.execute_script(f"return [...document.querySelectorAll({images!r})].map(i => i.src);")
+    assert all(s.startswith("data:image/jpeg;base64,") for s in sources) and sources[0] != sources[1]
+    # decoded by the browser: real images, not broken links
+    wait.until(lambda d: d.execute_script(
+        f"return [...document.querySelectorAll({images!r})].map(i => i.naturalWidth);") == [128, 128])
+    captions = browser.execute_script("return document.querySelector('#gate-gt-ui03 .faces').textContent;")
+    assert "Captured face" in captions and "Document photo" in captions
+    score = browser.execute_script("return document.querySelector('#gate-gt-ui03 .face-score').textContent;")
+    assert "0.141" in score and "0.363" in score
+    with central.database.session() as session:
+        (view,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "face_view")).all()
+        assert view.username == supervisor and view.details["transaction_id"] == "tx-ui-3"
