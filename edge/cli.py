@@ -171,6 +171,8 @@ def _run(settings: Any, stop: threading.Event) -> int:
         )
         runtime.start()
         stack.callback(runtime.stop)
+        if not simulate:
+            _start_stations(settings, runtime, stack)  # before the link: a gate online takes travelers
         link.start()
         if simulate:
             stack.callback(_start_travelers(settings, runtime, hardware, scheduler, stop))
@@ -199,6 +201,7 @@ def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, c
     from edge.fingerprint import FingerprintEngine
     from edge.gate.biometrics import FaceVerifier, FingerprintVerifier, Prefetcher
     from edge.gate.enrolment_client import EnrolmentClient
+    from edge.gate.recognition import CameraMrzReader
 
     if bio.central_url is None or central_key is None:
         # demo_mode without central: every biometric step fails closed (to the counter).
@@ -216,12 +219,43 @@ def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, c
     log.info("gate_id=%s: biometrics on the engines (face %s threshold %.4f, fingerprint threshold %.4f)",
              settings.gate_id, face.embedder_name, face.threshold, finger.threshold)
     return Recognition(
+        reader=CameraMrzReader(),
         watchlist=watchlist,
         fingerprint=FingerprintVerifier(finger, enrolments),
         face=FaceVerifier(face, enrolments, require_liveness=bio.require_liveness),
         runner=runner,
         on_document_read=prefetch,
     )
+
+
+def _start_stations(settings: Any, runtime: Any, stack: ExitStack) -> None:
+    """Open the traveler's devices and feed them to the runtime (closed in reverse on exit)."""
+    from edge.gate.stations import OpenCvCamera, Stations
+
+    cfg = settings.stations
+    if not cfg.any:
+        log.warning("gate_id=%s: no traveler stations configured (stations.*): only supervisor commands act",
+                    settings.gate_id)
+        return
+    reader = sensor = camera = None
+    if cfg.passport_reader_port:
+        from edge.hardware.passport_reader import PassportReader
+
+        reader = stack.enter_context(PassportReader.open(cfg.passport_reader_port, baudrate=cfg.passport_reader_baudrate))
+    if cfg.fingerprint_sensor_port:
+        from edge.hardware.fingerprint_sensor import FingerprintSensor
+
+        sensor = stack.enter_context(
+            FingerprintSensor.open(cfg.fingerprint_sensor_port, baudrate=cfg.fingerprint_sensor_baudrate))
+        sensor.handshake()
+    if cfg.camera:
+        camera = OpenCvCamera(cfg.camera)
+        stack.callback(camera.close)
+    stations = Stations(runtime, reader=reader, sensor=sensor, camera=camera, burst_frames=cfg.face_burst_frames,
+                        burst_s=cfg.face_burst_s).start()
+    stack.callback(stations.close)
+    log.info("gate_id=%s stations: passport reader %s, fingerprint sensor %s, camera %s", settings.gate_id,
+             cfg.passport_reader_port or "-", cfg.fingerprint_sensor_port or "-", cfg.camera or "-")
 
 
 class _NoEnrolments:

@@ -124,6 +124,23 @@ class BiometricSettings(_Section):
     face_detector_input_px: int = Field(320, ge=160, le=1280, description="long side the face detector runs at")
 
 
+class StationSettings(_Section):
+    """The traveler's devices (unset: none). The passport reader and the fingerprint sensor are
+    on serial ports; the camera is an OpenCV source (device index or stream URL)."""
+
+    passport_reader_port: str | None = Field(None, max_length=200, description="serial port of the passport reader")
+    passport_reader_baudrate: int = Field(115200, ge=1200, le=4_000_000, description="its baud rate")
+    fingerprint_sensor_port: str | None = Field(None, max_length=200, description="serial port of the R30x/AS608 sensor")
+    fingerprint_sensor_baudrate: int = Field(57600, ge=9600, le=115200, description="its baud rate")
+    camera: str | None = Field(None, max_length=300, description="face camera: device index (\"0\") or stream URL")
+    face_burst_frames: int = Field(8, ge=3, le=30, description="frames in one face burst (PAD needs several)")
+    face_burst_s: float = Field(1.5, gt=0, le=10, description="how long one face burst lasts")
+
+    @property
+    def any(self) -> bool:
+        return any((self.passport_reader_port, self.fingerprint_sensor_port, self.camera))
+
+
 class EdgeSettings(BaseSettings):
     """Everything one gate process needs; see the module docstring for precedence."""
 
@@ -152,6 +169,7 @@ class EdgeSettings(BaseSettings):
         default_factory=TravelerSimulationSettings, description="demo traveler generator"
     )
     biometrics: BiometricSettings = Field(default_factory=BiometricSettings, description="1:1 verification")
+    stations: StationSettings = Field(default_factory=StationSettings, description="the traveler's devices")
     demo_mode: bool = Field(
         False, description="allow running without keys: a key is generated in data_dir, commands need central's key"
     )
@@ -179,6 +197,8 @@ class EdgeSettings(BaseSettings):
     def _travelers_need_simulated_hardware(self) -> EdgeSettings:
         if self.simulate_travelers.rate_per_min > 0 and self.hardware.kind != "simulated":
             raise ValueError("simulate_travelers needs hardware.kind = 'simulated'")
+        if self.simulate_travelers.rate_per_min > 0 and self.stations.any:
+            raise ValueError("simulate_travelers plays the traveler: leave stations unset")
         return self
 
     @model_validator(mode="after")

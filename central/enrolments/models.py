@@ -1,8 +1,8 @@
 """The enrolment table: one row per enrolled document, templates only.
 
 Biometric minimisation: no face image and no fingerprint image is ever stored, only the
-templates the gate compares against (a 128-d float32 face embedding and an ISO/IEC 19794-2
-minutiae record). A replaced or withdrawn enrolment is kept inactive for audit, with its
+templates the gate compares against (a float32 face embedding of the model named with it, and
+an ISO/IEC 19794-2 minutiae record). A replaced or withdrawn enrolment is kept inactive for audit, with its
 templates wiped. The key is the normalised document number plus the issuing state; at most
 one row per key is active (the service enforces it).
 """
@@ -34,7 +34,7 @@ class Enrolment(Base):
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date | None]
     nationality: Mapped[str] = mapped_column(String(3))
-    face_template: Mapped[bytes | None] = mapped_column(LargeBinary)  # 128 float32 little-endian, unit norm
+    face_template: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32 little-endian, unit norm, face_model's dimension
     face_model: Mapped[str | None] = mapped_column(String(64))
     face_model_version: Mapped[str | None] = mapped_column(String(32))
     fingerprint_iso: Mapped[bytes | None] = mapped_column(LargeBinary)  # ISO/IEC 19794-2:2005 record

@@ -1,7 +1,7 @@
 """Create, import, deactivate and look up enrolments. The caller commits.
 
 Every change writes its audit entry in the same session. Templates are validated before they
-are stored: a face template must be 128 finite float32 values of unit length, a fingerprint
+are stored: a face template must be finite float32 values of unit length (the model's dimension), a fingerprint
 record must parse as ISO/IEC 19794-2:2005. Creating an enrolment for a key that already has an
 active one replaces it (a re-issued passport keeps its number only in corrections).
 """
@@ -36,7 +36,7 @@ from central.enrolments.errors import (
 from central.enrolments.models import Enrolment
 from central.models import as_utc, utcnow
 from central.services import audit
-from edge.gate.enrolment_wire import FACE_BYTES, FACE_DIM, normalise_document_number
+from edge.gate.enrolment_wire import FACE_DIMS, face_dim_ok, normalise_document_number
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ class EnrolmentIn(BaseModel):
         raw = _b64(value)
         if raw is None:
             return None
-        if len(raw) != FACE_BYTES:
-            raise ValueError(f"must be {FACE_DIM} float32 values ({FACE_BYTES} bytes), got {len(raw)} bytes")
+        if not face_dim_ok(len(raw)):
+            raise ValueError(f"must be {FACE_DIMS.start}-{FACE_DIMS.stop - 1} float32 values, got {len(raw)} bytes")
         vector = np.frombuffer(raw, dtype="<f4")
         if not np.all(np.isfinite(vector)) or abs(float(np.linalg.norm(vector)) - 1.0) > _UNIT_TOLERANCE:
             raise ValueError("must be a finite unit-length vector")

@@ -157,7 +157,6 @@ class FaceVerifier:
         if not frames:
             return self._refused("no face", threshold)
         enrolled, why = _enrolled(self.enrolments, traveler)
-        portrait = document.portrait_jpeg if document is not None else None
         if enrolled is None or enrolled.face is None:
             return self._refused(why or NOT_ENROLLED, threshold)
         if enrolled.face_model != self.engine.embedder_name:
@@ -170,7 +169,7 @@ class FaceVerifier:
         except FaceError as exc:
             log.warning("face capture failed: %s", exc)
             return self._refused("no face", threshold)
-        captured = evidence_jpeg(frames[_best_index(observations, template)], template.face.box)
+        best_frame = frames[_best_index(observations, template)]
         if self.require_liveness:
             if isinstance(sample, FaceSample) and sample.challenge is not None:
                 live = assess_liveness([o.liveness for o in observations if o is not None], sample.challenge,
@@ -180,21 +179,43 @@ class FaceVerifier:
                 reasons = ("no_challenge",)
             if reasons:
                 log.info("face presentation refused: %s", ",".join(reasons))
-                return Verdict(
-                    BiometricResult(modality="face", match=False, threshold=threshold,
-                                    refused_reason="liveness: " + ",".join(reasons)),
-                    captured_jpeg=captured, enrolled_jpeg=portrait, enrolled_source="document" if portrait else None,
-                )
+                refused = BiometricResult(modality="face", match=False, threshold=threshold,
+                                          refused_reason="liveness: " + ",".join(reasons))
+                return self._with_evidence(refused, best_frame, template, document)
         result = self.engine.verify(template, enrolled.face)
-        return Verdict(
-            BiometricResult(modality="face", match=bool(result.match), score=round(float(result.score), 4),
-                            threshold=threshold),
-            captured_jpeg=captured, enrolled_jpeg=portrait, enrolled_source="document" if portrait else None,
-        )
+        outcome = BiometricResult(modality="face", match=bool(result.match), score=round(float(result.score), 4),
+                                  threshold=threshold)
+        if outcome.match:
+            return Verdict(outcome)  # nothing for anyone to look at: no image leaves this call
+        return self._with_evidence(outcome, best_frame, template, document)
+
+    def _with_evidence(self, result: BiometricResult, frame: np.ndarray, template: Any,
+                       document: PresentedDocument | None) -> Verdict:
+        portrait = self._document_portrait(document)
+        return Verdict(result, captured_jpeg=evidence_jpeg(frame, template.face.box), enrolled_jpeg=portrait,
+                       enrolled_source="document" if portrait else None)
 
     @staticmethod
     def _refused(reason: str, threshold: float) -> Verdict:
         return Verdict(BiometricResult(modality="face", match=False, threshold=threshold, refused_reason=reason))
+
+    def _document_portrait(self, document: PresentedDocument | None) -> bytes | None:
+        """The holder's photo as the document shows it: the reader's portrait, else the face
+        found on the page image (for the supervisor's eyes only; the match is against the
+        enrolled template)."""
+        if document is None:
+            return None
+        if document.portrait_jpeg is not None:
+            return document.portrait_jpeg
+        if document.image is None:
+            return None
+        from edge.face.errors import FaceError
+
+        try:
+            face = self.engine.primary_face(document.image)
+        except FaceError:
+            return None
+        return evidence_jpeg(document.image, face.box)
 
 
 def _frames(sample: Any) -> tuple[np.ndarray, ...]:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from edge.gate.enrolment_wire import (
-    FACE_BYTES,
+    face_dim_ok,
     GATE_PATH,
     normalise_document_number,
     sign_request,
@@ -57,7 +57,7 @@ class EnrolledTemplates:
     document_number: str
     issuing_state: str
     fields: dict[str, Any]
-    face: np.ndarray | None  # 128-d float32, unit length
+    face: np.ndarray | None  # float32, unit length, the dimension of face_model
     face_model: str | None
     face_model_version: str | None
     fingerprint_iso: bytes | None
@@ -210,7 +210,7 @@ def _templates(item: dict[str, Any]) -> EnrolledTemplates:
     face = None
     if item.get("face_template"):
         raw = base64.b64decode(item["face_template"], validate=True)
-        if len(raw) != FACE_BYTES:
+        if not face_dim_ok(len(raw)):
             raise ValueError("face template size")
         face = np.frombuffer(raw, dtype="<f4").astype(np.float32)
     fingerprint = base64.b64decode(item["fingerprint_iso"], validate=True) if item.get("fingerprint_iso") else None

@@ -25,8 +25,13 @@ GATE_PATH = "/api/v1/gate/enrolments/"
 MAX_SKEW_MS = 30_000
 _REQUEST_DOMAIN = b"autogate-enrolment-request-v1\n"
 _RESPONSE_DOMAIN = b"autogate-enrolment-response-v1\n"
-FACE_DIM = 128
-FACE_BYTES = FACE_DIM * 4  # float32, little-endian
+# Face templates are float32 little-endian unit vectors; the dimension is the model's (SFace 128,
+# MobileFaceNet 192), and ``face_model`` says which model made it, so two never get compared.
+FACE_DIMS = range(64, 1025)
+
+
+def face_dim_ok(n_bytes: int) -> bool:
+    return n_bytes % 4 == 0 and n_bytes // 4 in FACE_DIMS
 
 _FILLER = re.compile(r"[<\s\-]")
 

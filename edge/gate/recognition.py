@@ -35,15 +35,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class PresentedDocument:
-    """What the passport reader captured: MRZ lines, or None when it saw nothing readable, and
-    the holder's portrait (JPEG) when the reader delivers one (page image or chip DG2)."""
+    """What the document station captured: the MRZ lines a passport reader decoded (None when it
+    saw nothing readable), or the camera's image of the data page (``image``, BGR) for the OCR
+    reader, and the holder's portrait (JPEG) when the reader delivers one (page or chip DG2)."""
 
     mrz_lines: tuple[str, ...] | None
     portrait_jpeg: bytes | None = None
+    image: Any = None  # numpy BGR array of the data page
 
-    def __repr__(self) -> str:  # never put MRZ lines or the portrait in logs
+    def __repr__(self) -> str:  # never put MRZ lines, images or the portrait in logs
         return (f"PresentedDocument(lines={0 if self.mrz_lines is None else len(self.mrz_lines)}, "
-                f"portrait={self.portrait_jpeg is not None})")
+                f"image={self.image is not None}, portrait={self.portrait_jpeg is not None})")
 
 
 @dataclass(frozen=True, repr=False)
@@ -132,6 +134,34 @@ class MrzLinesReader:
         if not presented.mrz_lines:
             raise ValueError("no MRZ captured")
         return parse_mrz(list(presented.mrz_lines), today=today)
+
+
+class CameraMrzReader:
+    """Reads the MRZ from the camera's image of the data page with the OCR reader
+    (``edge.mrz.reader``), or parses the lines when a passport reader already decoded them.
+
+    A reading is used only when every check digit passed and nothing was guessed
+    (``MrzReading.valid``); anything else is "unreadable" and the traveler is asked to lay the
+    passport again, so a misread can never name the wrong person.
+    """
+
+    def __init__(self, reader: Any = None) -> None:
+        if reader is None:
+            from edge.mrz.reader import MrzReader
+
+            reader = MrzReader()
+        self._reader = reader
+        self._lines = MrzLinesReader()
+
+    def read(self, presented: PresentedDocument, *, today: date) -> Mrz:
+        if presented.mrz_lines:
+            return self._lines.read(presented, today=today)
+        if presented.image is None:
+            raise ValueError("no MRZ captured")
+        reading = self._reader.read(presented.image, today=today)
+        if not reading.valid or reading.mrz is None:
+            raise ValueError(f"MRZ not read with valid check digits ({', '.join(reading.failed_checks) or 'unsure'})")
+        return reading.mrz
 
 
 @dataclass

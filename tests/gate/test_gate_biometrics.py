@@ -294,3 +294,25 @@ def test_prefetch_asks_central_off_the_event_thread() -> None:
         assert enrolments.fetched.wait(5) and enrolments.fetches == 1
     finally:
         prefetch.close()
+
+
+# ---- the document camera ----------------------------------------------------------------------
+def test_the_gate_reads_the_mrz_from_the_camera_image_and_refuses_a_bad_one() -> None:
+    import json
+    from datetime import date
+
+    from edge.gate.recognition import CameraMrzReader
+
+    fixtures = Path(__file__).resolve().parents[1] / "mrz" / "fixtures"
+    expected = json.loads((fixtures / "expected.json").read_text(encoding="utf-8"))["td3.jpg"]
+    reader = CameraMrzReader()
+    today = date(2026, 1, 1)
+    page = cv2.imread(str(fixtures / "td3.jpg"), cv2.IMREAD_COLOR)
+    mrz = reader.read(PresentedDocument(mrz_lines=None, image=page), today=today)
+    assert mrz.document_number and mrz.document_number in expected[1]
+    with pytest.raises(ValueError, match="valid check digits"):
+        reader.read(PresentedDocument(mrz_lines=None, image=np.full((600, 800, 3), 255, np.uint8)), today=today)
+    with pytest.raises(ValueError, match="no MRZ"):
+        reader.read(PresentedDocument(mrz_lines=None), today=today)
+    lines = tuple(expected)  # a passport reader that decoded the lines itself
+    assert reader.read(PresentedDocument(mrz_lines=lines), today=today).document_number == mrz.document_number

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 import os
 import signal
 import subprocess
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,60 @@ password = "{mqtt_broker.password}"
     assert sub.wait_for(lambda msgs: payloads(msgs, health_t)[-1].online is False), "a clean stop announces offline"
     last: Heartbeat = payloads(sub.messages, health_t)[-1]
     assert last.outbox_depth == 0, "the outbox drained before the gate stopped"
+
+
+def test_a_passport_on_the_serial_reader_starts_a_transaction_in_the_gate_process(
+    mqtt_broker: Any, subscribe, tmp_path: Path, gate_id: str, gate_key: KeyPair, central_key: KeyPair
+) -> None:
+    """Production wiring: ``stations.passport_reader_port`` feeds the gate; the MRZ is parsed,
+    checked and screened in the process, and the entry door opens for the traveler."""
+    from simulators.devices.passport_reader_sim import PassportReaderSimulator
+    from simulators.travelers import make_traveler
+
+    key_file = tmp_path / "gate.key"
+    gate_key.save(key_file)
+    traveler = make_traveler(random.Random(5), 1, today=date.today(), foreign=False, expired=False)
+    with PassportReaderSimulator() as reader_sim:
+        config = tmp_path / "gate.json"
+        config.write_text(json.dumps({
+            "gate_id": gate_id, "key_file": str(key_file), "central_public_key": central_key.public.b64,
+            "data_dir": str(tmp_path / "data"),
+            "mqtt": {"host": mqtt_broker.host, "port": mqtt_broker.port, "username": mqtt_broker.username,
+                     "password": mqtt_broker.password},
+            "biometrics": {"central_url": "http://127.0.0.1:9"},
+            "stations": {"passport_reader_port": reader_sim.port_name},
+        }))
+        state_t = topics.gate_state(gate_id)
+        sub = subscribe(state_t)
+        keys = {gate_id: gate_key.public}
+
+        def states(msgs: list[Any]) -> list[GateState]:
+            return [open_envelope(m.payload, keys=keys, now_ms=wall_clock_ms(), expected_sender=gate_id).payload
+                    for m in msgs if m.topic == state_t]
+
+        gate = subprocess.Popen(
+            [sys.executable, "-m", "autogate", "edge", "run", "--config", str(config), "--log-level", "WARNING"],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        watchdog = threading.Timer(90, gate.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            assert sub.wait_for(lambda msgs: any(s.state == "idle" for s in states(msgs)), timeout_s=60)
+            reader_sim.present(traveler.mrz_lines, b"")
+            reached = sub.wait_for(lambda msgs: states(msgs)[-1].state == "entry_open")
+            if not reached:
+                gate.kill()
+                pytest.fail(f"states {[s.state for s in states(sub.messages)]}; gate log: {gate.communicate()[1][-3000:]}")
+            shown = states(sub.messages)[-1].traveler
+            assert shown is not None and shown.document_number == traveler.document_number
+            gate.send_signal(signal.SIGTERM)
+            _, stderr = gate.communicate(timeout=WAIT_S)
+            assert gate.returncode == 0, stderr[-2000:]
+        finally:
+            watchdog.cancel()
+            if gate.poll() is None:
+                gate.kill()
 
 
 def test_outbox_command_reports_depth_and_seq(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
