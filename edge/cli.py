@@ -186,22 +186,27 @@ def _run(settings: Any, stop: threading.Event) -> int:
 
 def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, central_key: Any) -> Any:
     """The gate's recognition steps: real MRZ parsing, document checks and local screening
-    always; the fingerprint and face engines against central's enrolments unless biometrics are
-    simulated (demo travelers carry a "genuine"/"mismatch" flag, not a finger or a face)."""
-    from edge.gate.recognition import Recognition, WorkerRunner
+    always; each biometric on its engine against central's enrolments, or simulated (demo
+    travelers carry a "genuine"/"mismatch" flag for it instead of a capture)."""
+    from edge.gate.recognition import CameraMrzReader, Recognition, SimulatedVerifier, WorkerRunner
 
     bio = settings.biometrics
-    if bio.verifier == "simulated":
-        # inline: a simulated hall replays the same seed to the same outcome
-        log.warning("gate_id=%s: biometrics SIMULATED (demo/test travelers only)", settings.gate_id)
-        return Recognition(watchlist=watchlist)
-    runner = WorkerRunner(name=f"gate-{settings.gate_id}-recognition")
-    stack.callback(runner.close)
-    from edge.face import FaceEngine
-    from edge.fingerprint import FingerprintEngine
+    simulate = settings.simulate_travelers.rate_per_min > 0
+    if simulate:
+        recognition = Recognition(watchlist=watchlist)  # inline: a simulated hall replays a seed the same way
+    else:
+        runner = WorkerRunner(name=f"gate-{settings.gate_id}-recognition")
+        stack.callback(runner.close)
+        recognition = Recognition(reader=CameraMrzReader(), watchlist=watchlist, runner=runner)
+    for name in ("fingerprint", "face"):
+        if getattr(bio, name) == "simulated":
+            log.warning("gate_id=%s: %s verification SIMULATED (demo/test travelers only)", settings.gate_id, name)
+            setattr(recognition, name, SimulatedVerifier(name))
+    if "engines" not in (bio.fingerprint, bio.face):
+        return recognition
+
     from edge.gate.biometrics import FaceVerifier, FingerprintVerifier, Prefetcher
     from edge.gate.enrolment_client import EnrolmentClient
-    from edge.gate.recognition import CameraMrzReader
 
     if bio.central_url is None or central_key is None:
         # demo_mode without central: every biometric step fails closed (to the counter).
@@ -214,18 +219,20 @@ def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, c
                                      cache_size=bio.cache_size)
     prefetch = Prefetcher(enrolments)
     stack.callback(prefetch.close)
-    face = FaceEngine.from_models(detector_input_px=bio.face_detector_input_px)
-    finger = FingerprintEngine.from_models()
-    log.info("gate_id=%s: biometrics on the engines (face %s threshold %.4f, fingerprint threshold %.4f)",
-             settings.gate_id, face.embedder_name, face.threshold, finger.threshold)
-    return Recognition(
-        reader=CameraMrzReader(),
-        watchlist=watchlist,
-        fingerprint=FingerprintVerifier(finger, enrolments),
-        face=FaceVerifier(face, enrolments, require_liveness=bio.require_liveness),
-        runner=runner,
-        on_document_read=prefetch,
-    )
+    recognition.on_document_read = prefetch
+    if bio.fingerprint == "engines":
+        from edge.fingerprint import FingerprintEngine
+
+        finger = FingerprintEngine.from_models()
+        recognition.fingerprint = FingerprintVerifier(finger, enrolments)
+        log.info("gate_id=%s: fingerprint engine, threshold %.4f", settings.gate_id, finger.threshold)
+    if bio.face == "engines":
+        from edge.face import FaceEngine
+
+        face = FaceEngine.from_models(detector_input_px=bio.face_detector_input_px)
+        recognition.face = FaceVerifier(face, enrolments, require_liveness=bio.require_liveness)
+        log.info("gate_id=%s: face engine %s, threshold %.4f", settings.gate_id, face.embedder_name, face.threshold)
+    return recognition
 
 
 def _start_stations(settings: Any, runtime: Any, stack: ExitStack) -> None:
@@ -358,6 +365,10 @@ def _start_travelers(settings: Any, runtime: Any, hardware: Any, scheduler: Any,
 
     sim = settings.simulate_travelers
     driver = GateDriver(runtime, hardware, scheduler)
+    if settings.biometrics.fingerprint == "engines":
+        from simulators.fingerprints import traveler_finger
+
+        driver.render_finger = traveler_finger  # a synthetic press for the real matcher
     gaps = random.Random(sim.seed)
     stream = traveler_stream(sim.seed, today=date.today())
 

@@ -107,13 +107,17 @@ class TravelerSimulationSettings(_Section):
     seed: int = Field(0, ge=0, description="random seed, so a demo run can be replayed")
 
 
-class BiometricSettings(_Section):
-    """1:1 fingerprint and face: the real engines against central's enrolments ("engines"), or
-    the traveler simulator's flags ("simulated", demos and tests only)."""
+Verifier = Literal["engines", "simulated"]
 
-    verifier: Literal["engines", "simulated"] | None = Field(
+
+class BiometricSettings(_Section):
+    """1:1 fingerprint and face, each on the real engine against central's enrolments
+    ("engines"), or decided from the traveler simulator's flags ("simulated", demos and tests)."""
+
+    fingerprint: Verifier | None = Field(
         None, description="default: simulated when simulate_travelers is on, else engines"
     )
+    face: Verifier | None = Field(None, description="default: simulated when simulate_travelers is on, else engines")
     central_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=300)] | None = Field(
         None, description="central's base URL, where the gate fetches enrolled templates (signed)"
     )
@@ -204,11 +208,14 @@ class EdgeSettings(BaseSettings):
     @model_validator(mode="after")
     def _biometrics_resolved(self) -> EdgeSettings:
         bio = self.biometrics
-        if bio.verifier is None:
-            bio.verifier = "simulated" if self.simulate_travelers.rate_per_min > 0 else "engines"
-        if bio.verifier == "simulated" and not self.demo_mode and self.simulate_travelers.rate_per_min == 0:
-            raise ValueError("biometrics.verifier = 'simulated' is for demos and tests (set demo_mode)")
-        if bio.verifier == "engines" and bio.central_url is None and not self.demo_mode:
+        simulate = self.simulate_travelers.rate_per_min > 0
+        for name in ("fingerprint", "face"):
+            if getattr(bio, name) is None:
+                setattr(bio, name, "simulated" if simulate else "engines")
+            if getattr(bio, name) == "simulated" and not self.demo_mode and not simulate:
+                raise ValueError(f"biometrics.{name} = 'simulated' is for demos and tests (set demo_mode)")
+        engines = "engines" in (bio.fingerprint, bio.face)
+        if engines and bio.central_url is None and not self.demo_mode:
             raise ValueError("biometrics.central_url required: the gate fetches enrolled templates from central")
         return self
 

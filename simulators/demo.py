@@ -7,6 +7,12 @@ prints the URL and freshly generated logins. With ``--seconds`` it stops by itse
 (so their outboxes drain), then central; the last line printed is one JSON object counting what
 central stored in its database.
 
+Fingerprints are real: every synthetic traveler is enrolled at central (the passport-issuance
+step, done here by ``Enroller`` ahead of their arrival) with an ISO/IEC 19794-2 template of a
+synthetic finger, and the gates match a fresh synthetic press against it with the fingerprint
+engine, fetching the enrolment from central over the signed gate API. Faces stay simulated: no
+face images ship with the repository.
+
 Every run starts from a fresh demo database and fresh keys under ``--workdir``, so it can run
 twice in a row without cleanup.
 """
@@ -76,6 +82,7 @@ class Hall:
         self.gate_ids = [f"gate-{i:02d}" for i in range(1, args.gates + 1)]
         self.logins: dict[str, str] = {}
         self.central_env: dict[str, str] = {}
+        self.enroller: Enroller | None = None
 
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -117,6 +124,9 @@ class Hall:
             "AUTOGATE_CENTRAL_HTTP__PORT": str(self.args.http_port),
         }
         self._bootstrap_central()
+        seeds = [self.args.seed + index for index in range(len(self.gate_ids))]
+        self.enroller = Enroller(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"], seeds,
+                                 per_gate=self.args.enrol_ahead, stop=self.stop).start()
 
     def _bootstrap_central(self) -> None:
         """Schema, one login per role and the gates' public keys, in-process: one import, not
@@ -180,6 +190,9 @@ class Hall:
                 "data_dir": str(self.run_dir / gate),
                 "heartbeat_interval_s": 5,
                 "simulate_travelers": {"rate_per_min": self.args.rate, "seed": self.args.seed + index},
+                # real fingerprint matching against central's enrolments; faces simulated
+                "biometrics": {"fingerprint": "engines", "face": "simulated",
+                               "central_url": f"http://127.0.0.1:{self.args.http_port}"},
             }
             config_path = self.run_dir / f"{gate}.json"
             config_path.write_text(json.dumps(config, indent=2))
@@ -199,6 +212,9 @@ class Hall:
             child.process.wait(10)
 
     def shutdown(self) -> None:
+        self.stop.set()
+        if self.enroller is not None:
+            self.enroller.join()
         gates = [c for c in self.children if c.name != "central"]
         for child in gates:  # gates first: they flush their outboxes while central still ingests
             if child.process.poll() is None:
@@ -216,7 +232,10 @@ class Hall:
         """What central stored, read from its database after every process has stopped."""
         from sqlalchemy import select
 
+        from sqlalchemy import func
+
         from central.db import Database
+        from central.enrolments.models import Enrolment
         from central.models import GateMessage
         from central.services.stats import stats
 
@@ -227,12 +246,73 @@ class Hall:
                 # A traveler is one gate transaction, however it ended (crossed, refused, held).
                 payloads = session.scalars(select(GateMessage.payload).where(GateMessage.kind == "gate_event"))
                 result["travelers"] = len({p.get("transaction_id") for p in payloads if p.get("transaction_id")})
+                result["enrolments"] = session.scalar(select(func.count()).select_from(Enrolment))
                 return result
         finally:
             database.dispose()
 
     def dead_children(self) -> list[Child]:
         return [c for c in self.children if c.process.poll() is not None]
+
+
+class Enroller:
+    """Passport issuance for the demo's travelers, ahead of their arrival at the gates.
+
+    Each gate's traveler stream is reproducible from its seed, so the same travelers can be
+    enrolled here, round robin over the gates in arrival order, ``per_gate`` of each: a
+    traveler who arrives before their enrolment is written is "not enrolled" at the gate and is
+    sent to the counter, as at a real gate.
+    """
+
+    def __init__(self, database_url: str, seeds: list[int], *, per_gate: int, stop: threading.Event) -> None:
+        self.database_url, self.seeds, self.per_gate, self.stop = database_url, seeds, per_gate, stop
+        self.enrolled = 0
+        self._thread = threading.Thread(target=self._run, name="demo-enroller", daemon=True)
+
+    def start(self) -> Enroller:
+        self._thread.start()
+        return self
+
+    def join(self, timeout_s: float = 10.0) -> None:
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        import base64
+        from datetime import date
+
+        from central.db import Database
+        from central.enrolments import service
+        from central.services.audit import Actor
+        from edge.fingerprint import FingerprintEngine
+        from simulators.fingerprints import enrolment_press
+        from simulators.travelers import traveler_stream
+
+        engine = FingerprintEngine.from_models()
+        streams = [traveler_stream(seed, today=date.today()) for seed in self.seeds]
+        database = Database(self.database_url)
+        actor = Actor("demo-issuance", "backoffice", None)
+        try:
+            for _ in range(self.per_gate):
+                for stream in streams:
+                    if self.stop.is_set():
+                        return
+                    traveler = next(stream)
+                    template = engine.extract(enrolment_press(traveler))
+                    document = traveler.document()
+                    record = {
+                        **document.model_dump(mode="json", exclude={"document_type"}),
+                        "document_type": "P",
+                        "fingerprint_iso": base64.b64encode(engine.to_iso(template)).decode("ascii"),
+                        "finger_position": 2,
+                    }
+                    with database.session() as session:
+                        service.create(session, record, actor, source="issuance")
+                        session.commit()
+                    self.enrolled += 1
+        except Exception:  # the demo goes on: unenrolled travelers are sent to the counter
+            log.exception("demo enrolment stopped")
+        finally:
+            database.dispose()
 
 
 def _banner(hall: Hall) -> str:
@@ -257,12 +337,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--gates", type=int, default=4, help="number of simulated gates")
     parser.add_argument("--rate", type=float, default=30.0, help="travelers per minute per gate (a busy hall)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the traveler streams")
+    parser.add_argument("--enrol-ahead", type=int, default=60,
+                        help="travelers per gate enrolled at central (fingerprint) ahead of their arrival")
     parser.add_argument("--http-port", type=int, default=8000, help="central's HTTP port")
     parser.add_argument("--workdir", type=Path, default=Path(".autogate-demo"), help="keys, databases and logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("amqtt").setLevel(logging.ERROR)
     logging.getLogger("transitions").setLevel(logging.ERROR)
+    logging.getLogger("central.services.audit").setLevel(logging.WARNING)  # one line per demo enrolment
 
     hall = Hall(args)
 

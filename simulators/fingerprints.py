@@ -186,3 +186,34 @@ def impression(person_id: str | int, index: int, finger_position: int = 2, *,
                quality: str = "normal") -> np.ndarray:
     """Impression *index* of a traveller's finger, as a 500 ppi uint8 grey image."""
     return synthetic_finger(person_id, finger_position).impression(index, quality=quality)
+
+
+SENSOR_WINDOW = (256, 288)  # width, height of an R30x/AS608 image at 500 ppi
+
+
+def traveler_finger(traveler: object, flag: str, attempt: int) -> np.ndarray:
+    """``GateDriver.render_finger`` for real fingerprint engines: a traveler's finger is
+    identified by their document number, as the enrolment made at passport issuance is."""
+    return sensor_capture(str(getattr(traveler, "document_number")), flag, attempt)
+
+
+def enrolment_press(traveler: object) -> np.ndarray:
+    """The careful press taken at passport issuance (the enrolment), for the same traveler."""
+    return impression(str(getattr(traveler, "document_number")), 0)
+
+
+def sensor_capture(person_id: str | int, flag: str, attempt: int) -> np.ndarray:
+    """What the gate's sensor images for a simulated traveler's finger flag at one attempt:
+    "genuine" is a fresh press of their own finger (impression ``attempt + 1``; impression 0 is
+    the enrolment), "mismatch" another person's finger, "unreadable" a smudged partial press;
+    cropped to the sensor's window."""
+    if flag == "genuine":
+        image = impression(person_id, attempt + 1)
+    elif flag == "mismatch":
+        image = impression(f"{person_id}/someone-else", attempt + 1)
+    else:
+        image = impression(person_id, attempt + 1, quality="poor")
+    h, w = image.shape
+    sw, sh = SENSOR_WINDOW
+    top, left = max(0, (h - sh) // 2), max(0, (w - sw) // 2)
+    return image[top:top + sh, left:left + sw]

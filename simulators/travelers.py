@@ -286,6 +286,9 @@ class GateDriver:
     supervisor_id: str = "spv-sim"
     walk_s: float = 1.5
     max_steps: int = 200
+    # Turns a traveler's finger flag into what the sensor would image (a real capture for the
+    # real engine, e.g. ``simulators.fingerprints.sensor_capture``); None hands the flag itself.
+    render_finger: Callable[[SimTraveler, Sample, int], object] | None = None
     _commands: int = field(default=0, init=False)
 
     def advance(self, seconds: float) -> None:
@@ -343,7 +346,9 @@ class GateDriver:
                 self.advance(self.walk_s)
             elif state == "inside":
                 self.advance(self.walk_s)
-                rt.place_finger(traveler.finger_sample(finger_attempt))
+                flag = traveler.finger_sample(finger_attempt)
+                render = self.render_finger
+                rt.place_finger(flag if render is None else render(traveler, flag, finger_attempt))
                 finger_attempt += 1
             elif state == "face":
                 self.advance(self.walk_s / 2)

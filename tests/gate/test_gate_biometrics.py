@@ -316,3 +316,21 @@ def test_the_gate_reads_the_mrz_from_the_camera_image_and_refuses_a_bad_one() ->
         reader.read(PresentedDocument(mrz_lines=None), today=today)
     lines = tuple(expected)  # a passport reader that decoded the lines itself
     assert reader.read(PresentedDocument(mrz_lines=lines), today=today).document_number == mrz.document_number
+
+
+def test_the_simulated_travelers_fingers_are_real_presses_for_the_engine(finger_engine) -> None:
+    """The demo's path: a traveler's flag becomes a synthetic press, matched against the
+    enrolment press of their own finger (``simulators.fingerprints``)."""
+    from simulators.fingerprints import enrolment_press, traveler_finger
+
+    world = SimWorld()
+    traveler = world.traveler(finger_samples=("mismatch", "genuine"))
+    iso = finger_engine.to_iso(finger_engine.extract(enrolment_press(traveler)))
+    world.recognition.fingerprint = FingerprintVerifier(finger_engine, Enrolments(enrolled(iso=iso)))
+    world.driver.render_finger = traveler_finger
+    world.driver.supervisor = lambda runtime, step: "grant_retry"
+    assert world.driver.run_traveler(traveler) == "crossed"
+    (crossing,) = world.crossings
+    assert crossing.fingerprint.match and crossing.fingerprint.attempts == 2
+    note = next(e for e in world.events() if e.event == "supervisor_notified")
+    assert note.reason == "fingerprint_mismatch"

@@ -63,7 +63,7 @@ central_url = "https://central.internal:8443"
     assert settings.mqtt.password is not None and settings.mqtt.password.get_secret_value() == "from-env"
     assert "from-env" not in repr(settings), "secrets never show in logs or reprs"
     assert settings.mqtt.tls.enabled
-    assert settings.biometrics.verifier == "engines" and settings.biometrics.central_url == "https://central.internal:8443"
+    assert settings.biometrics.fingerprint == settings.biometrics.face == "engines" and settings.biometrics.central_url == "https://central.internal:8443"
     assert settings.hardware.kind == "doorboard" and settings.hardware.port == "/dev/ttyAMA0"
     assert settings.outbox_path == Path("var/edge/SH-T3-D01.outbox.sqlite")
 
@@ -107,8 +107,8 @@ def test_json_file_as_the_demo_writes_it(tmp_path: Path) -> None:
         ),
         ({"key_file": "/k", "central_public_key": CENTRAL_B64}, "biometrics.central_url required"),
         (
-            {"key_file": "/k", "central_public_key": CENTRAL_B64, "biometrics": {"verifier": "simulated"}},
-            "is for demos and tests",
+            {"key_file": "/k", "central_public_key": CENTRAL_B64, "biometrics": {"face": "simulated"}},
+            "biometrics.face = 'simulated' is for demos and tests",
         ),
         ({"demo_mode": True, "biometrics": {"central_url": "ftp://central"}}, "should match pattern"),
     ],
