@@ -123,6 +123,11 @@ def hardware_to_event(event: HardwareEvent) -> GateInput | None:
     return None
 
 
+# What a recognition step returns: the machine's input, plus a face Verdict (for the evidence)
+# or the parsed MRZ of a document read.
+Answer = tuple[GateInput, Any]
+
+
 @dataclass(frozen=True)
 class _StepOutcome:
     """A recognition result on its way back to the machine, tagged with the request it answers."""
@@ -132,6 +137,7 @@ class _StepOutcome:
     transaction_id: str | None
     result: GateInput
     face_evidence: FaceEvidence | None = None
+    mrz: Any = None  # the parsed MRZ of a document read, kept once the read is accepted
 
 
 class GateRuntime:
@@ -322,6 +328,8 @@ class GateRuntime:
                     continue
                 if item.face_evidence is not None:
                     self.link.publish_event(item.face_evidence)
+                if item.mrz is not None:
+                    self._mrz = item.mrz
                 item = item.result
             self._handle(item)
 
@@ -417,16 +425,15 @@ class GateRuntime:
             step = _raising(exc)
         delay_s = self.recognition.latency_s.get(kind, 0.0)
 
-        def done(outcome: tuple[GateInput, FaceEvidence | None]) -> None:
-            tagged = _StepOutcome(kind, token, txn_id, outcome[0], outcome[1])
+        def done(outcome: _StepOutcome) -> None:
             if delay_s > 0:
-                self.scheduler.call_later(delay_s, lambda: self._deliver(tagged))
+                self.scheduler.call_later(delay_s, lambda: self._deliver(outcome))
             else:
-                self._deliver(tagged)
+                self._deliver(outcome)
 
-        self.recognition.runner.submit(lambda: self._recognise(kind, step, txn_id), done)
+        self.recognition.runner.submit(lambda: self._recognise(kind, token, step, txn_id), done)
         timeout_s = self.recognition.step_timeout_s
-        if timeout_s > 0 and self._pending_steps.get(kind) == token:  # not answered inline already
+        if timeout_s > 0:  # cancelled when the answer is accepted (an inline one is still queued here)
             expired = _StepOutcome(kind, token, txn_id, _failed_step(kind, "engine timeout"))
             self._step_timers[kind] = self.scheduler.call_later(timeout_s, lambda: self._deliver(expired, timed_out=True))
 
@@ -440,20 +447,18 @@ class GateRuntime:
         self._queue.append(outcome)
         self._pump()
 
-    def _recognise(
-        self, kind: str, step: Callable[[], GateInput | tuple[GateInput, Verdict]], txn_id: str | None
-    ) -> tuple[GateInput, FaceEvidence | None]:
-        """Run one recognition step; an engine failure becomes a failed result (fail closed)."""
+    def _recognise(self, kind: str, token: int, step: Callable[[], Answer], txn_id: str | None) -> _StepOutcome:
+        """Run one recognition step (on the runner); an engine failure becomes a failed result
+        (fail closed)."""
         try:
-            answer = step()
+            result, extra = step()
         except Exception:  # an engine bug must not kill a gate with a traveler inside
             log.exception("gate %s: recognition step %s failed", self.gate_id, kind)
             self.engine_failures += 1
-            return _failed_step(kind, "engine error"), None
-        if not isinstance(answer, tuple):
-            return answer, None
-        result, verdict = answer
-        return result, self._face_evidence(verdict, txn_id)
+            return _StepOutcome(kind, token, txn_id, _failed_step(kind, "engine error"))
+        if isinstance(extra, Verdict):
+            return _StepOutcome(kind, token, txn_id, result, face_evidence=self._face_evidence(extra, txn_id))
+        return _StepOutcome(kind, token, txn_id, result, mrz=extra)
 
     def _face_evidence(self, verdict: Verdict, txn_id: str | None) -> FaceEvidence | None:
         """What the supervisor sees beside the enrolled face; only when the face step failed, so
@@ -470,31 +475,30 @@ class GateRuntime:
             refused_reason=verdict.result.refused_reason,
         )
 
-    def _prepare_step(self, kind: str) -> Callable[[], GateInput | tuple[GateInput, Verdict]]:
+    def _prepare_step(self, kind: str) -> Callable[[], Answer]:
         """The step as a closure over its inputs, so a worker thread never reads live state."""
         recognition = self.recognition
         today = recognition.today()
         if kind == "read_document":
             presented = self._presented
 
-            def read() -> GateInput:
+            def read() -> Answer:
                 try:
                     if presented is None:
                         raise ValueError("no document presented")
                     mrz = recognition.reader.read(presented, today=today)
                 except ValueError as exc:  # MrzError is a ValueError
                     log.info("gate %s: document unreadable: %s", self.gate_id, type(exc).__name__)
-                    return DocumentRead(None, "unreadable")
-                self._mrz = mrz
+                    return DocumentRead(None, "unreadable"), None
                 traveler = traveler_from_mrz(mrz)
                 recognition.document_read(traveler)
-                return DocumentRead(traveler)
+                return DocumentRead(traveler), mrz
 
             return read
         if kind == "check_document":
             mrz = self._mrz
 
-            def check() -> GateInput:
+            def check() -> Answer:
                 decision = recognition.checker.check(mrz, today=today)
                 screened = recognition.watchlist.screen(traveler_from_mrz(mrz), today=today)
                 return DocumentChecked(
@@ -503,21 +507,21 @@ class GateRuntime:
                     watchlist_level=screened.level,
                     watchlist_entry=screened.entry_id,
                     watchlist_version=screened.version,
-                )
+                ), None
 
             return check
         traveler = self._current_traveler()
         document = self._presented
         if kind == "verify_fingerprint":
             finger = self._finger_sample
-            return lambda: FingerprintResult(_result_of(recognition.fingerprint.verify(finger, traveler)))
+            return lambda: (FingerprintResult(_result_of(recognition.fingerprint.verify(finger, traveler))), None)
         face = self._face_sample
 
-        def verify_face() -> GateInput | tuple[GateInput, Verdict]:
+        def verify_face() -> Answer:
             answer = recognition.face.verify(face, traveler, document=document)
             if isinstance(answer, Verdict):
                 return FaceResult(answer.result), answer
-            return FaceResult(answer)
+            return FaceResult(answer), None
 
         return verify_face
 
@@ -559,8 +563,8 @@ def _failed_step(kind: str, reason: str) -> GateInput:
     return FingerprintResult(failed) if modality == "fingerprint" else FaceResult(failed)
 
 
-def _raising(exc: Exception) -> Callable[[], GateInput]:
-    def step() -> GateInput:
+def _raising(exc: Exception) -> Callable[[], Answer]:
+    def step() -> Answer:
         raise exc
 
     return step
