@@ -55,7 +55,11 @@ class Prefetcher:
             self._pool.submit(self._fetch, traveler.document_number, traveler.issuing_state)
 
     def _fetch(self, number: str, state: str) -> None:
-        lookup = self._source.fetch(number, state)
+        try:
+            lookup = self._source.fetch(number, state)
+        except Exception:  # the verifier fetches again (and fails closed) if this one broke
+            log.exception("enrolment prefetch failed")
+            return
         log.debug("enrolment prefetch: %s in %.1f ms", lookup.status, lookup.elapsed_ms)
 
     def close(self) -> None:

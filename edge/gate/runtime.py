@@ -224,7 +224,8 @@ class GateRuntime:
 
     def present_document(self, document: PresentedDocument) -> None:
         """The passport is laid on the reader (SOP step 3)."""
-        self._presented = document
+        if self.machine.state.value == "idle":  # only idle starts a transaction (edge/gate/table.py)
+            self._presented = document  # a passport laid mid-transaction never replaces the traveler's
         self.post(DocumentPresented())
 
     def place_finger(self, sample: Any) -> None:
