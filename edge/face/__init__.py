@@ -1,9 +1,9 @@
 """Face verification and liveness on the edge: detect (YuNet), align (5-point template),
-quality, embed (SFace), 1:1 with an FMR-calibrated threshold, 1:N gallery search, burst capture
-and presentation-attack checks. See docs/face.md."""
+quality, embed (MobileFaceNet by default, SFace selectable), 1:1 with an FMR-calibrated
+threshold, 1:N gallery search, burst capture and presentation-attack checks. See docs/face.md."""
 
 from .engine import FaceEngine
-from .errors import BadImage, CalibrationMissing, CaptureRefused, FaceError, NoFaceFound
+from .errors import BadImage, CalibrationMissing, CaptureRefused, FaceError, ModelMismatch, NoFaceFound
 from .gallery import Gallery, Hit
 from .quality import QualityPolicy
 from .types import Face, FaceTemplate, Quality, Verification
@@ -18,6 +18,7 @@ __all__ = [
            "FaceTemplate",
            "Gallery",
            "Hit",
+           "ModelMismatch",
            "NoFaceFound",
            "Quality",
            "QualityPolicy",

@@ -1,5 +1,5 @@
-"""Alignment of a face to the standard 5-point template (the ArcFace 112x112 layout, which SFace
-and OpenCV's FaceRecognizerSF.alignCrop use): a similarity transform (rotation, uniform scale,
+"""Alignment of a face to the standard 5-point template (the ArcFace 112x112 layout, which SFace,
+OpenCV's FaceRecognizerSF.alignCrop and MobileFaceNet's insightface training crops use): a similarity transform (rotation, uniform scale,
 translation; no shear, so the face is not distorted) fitted by least squares (Umeyama)."""
 
 from __future__ import annotations

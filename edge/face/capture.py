@@ -21,7 +21,7 @@ from .types import Face, FaceTemplate, Quality
 @dataclass(frozen=True)
 class FrameObservation:
     """One burst frame: where the face is, how good it is, and what PAD needs (no embedding yet:
-    only the best frame is embedded, which saves an SFace run per frame)."""
+    only the best frame is embedded, which saves an embedder run per frame)."""
 
     index: int
     face: Face
@@ -62,4 +62,5 @@ def capture_best(engine: FaceEngine, frames: Iterable[np.ndarray]) -> tuple[Face
     observations = [observe(engine, f, k) for k, f in enumerate(frames)]
     best = best_observation(observations)
     embedding = engine.embedder.embed_aligned(best.aligned)
-    return FaceTemplate(embedding, best.face, best.quality, engine.embedder_name), observations
+    return FaceTemplate(embedding, best.face, best.quality, engine.embedder_name,
+                        engine.embedder_version), observations

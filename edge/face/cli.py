@@ -21,7 +21,7 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from .engine import EMBEDDER_MODEL, FaceEngine
+from .engine import EMBEDDER_MODEL, EMBEDDER_MODELS, FaceEngine
 from .errors import BadImage, FaceError
 from .types import FaceTemplate
 from .verify import DEFAULT_TARGET_FMR
@@ -44,7 +44,7 @@ def _template_line(path: str, tmpl: FaceTemplate) -> dict:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autogate face", description="face embedding and 1:1")
     parser.add_argument("--models-dir", type=Path, default=None)
-    parser.add_argument("--embedder", default=EMBEDDER_MODEL, help="model name (face-sface or face-sface-fp32)")
+    parser.add_argument("--embedder", default=EMBEDDER_MODEL, choices=EMBEDDER_MODELS, help="embedder model name")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     embed = sub.add_parser("embed", help="embedding, quality and box for each image")

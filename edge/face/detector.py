@@ -4,7 +4,8 @@ The converted model takes any input whose sides are multiples of 32. The image i
 longer side is ``input_size_px`` (320 by default: a gate camera frame holds one face that fills a
 good part of it, and 320 costs a quarter of 640), padded at the right and bottom, and decoded as
 OpenCV's FaceDetectorYN does: score = sqrt(cls * obj), boxes and landmarks relative to each anchor
-cell at strides 8, 16 and 32, then non-maximum suppression.
+cell at strides 8, 16 and 32, then non-maximum suppression. Smaller inputs are faster but the
+landmarks of a small face barely follow head roll (see ``engine.DETECTOR_INPUT_PX``).
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ class YuNetDetector:
         resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1
                              else cv2.INTER_LINEAR)
         ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
-        canvas = np.zeros((ph, pw, 3), np.uint8)
-        canvas[:nh, :nw] = resized
-        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
-        return blob, scale
+        if (ph, pw) != (nh, nw):
+            resized = cv2.copyMakeBorder(resized, 0, ph - nh, 0, pw - nw, cv2.BORDER_CONSTANT, value=0)
+        # blobFromImage does the HWC->NCHW float32 conversion in one native pass (no numpy copies).
+        return cv2.dnn.blobFromImage(resized), scale
 
     def detect(self, image: np.ndarray) -> list[Face]:
         """All faces above the score threshold, best first, in the image's own pixels."""

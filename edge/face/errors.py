@@ -4,7 +4,8 @@
     ├── NoFaceFound(FaceError, LookupError)        no face in the image (or none big enough)
     ├── CaptureRefused(FaceError, ValueError)      a face was found but fails quality; .reasons
     ├── BadImage(FaceError, ValueError)            not a BGR uint8 image, or unreadable file
-    └── CalibrationMissing(FaceError, KeyError)    no operating threshold for the asked FMR
+    ├── CalibrationMissing(FaceError, KeyError)    no operating threshold for the asked FMR
+    └── ModelMismatch(FaceError, ValueError)       embeddings of two models (or versions) mixed
 
 Model loading errors come from ``edge.modelstore`` (ModelNotFound, ModelChecksumMismatch).
 """
@@ -34,3 +35,7 @@ class BadImage(FaceError, ValueError):
 
 class CalibrationMissing(FaceError, KeyError):
     """The model manifest holds no operating threshold for the requested false match rate."""
+
+
+class ModelMismatch(FaceError, ValueError):
+    """Embeddings of different embedder models (or versions) were mixed; they never compare."""

@@ -70,12 +70,26 @@ class Quality:
 
 @dataclass(frozen=True)
 class FaceTemplate:
-    """A unit-length embedding plus where and how well it was captured."""
+    """A unit-length embedding plus where and how well it was captured.
+
+    ``model`` and ``model_version`` name the embedder (manifest name and version): embeddings of
+    two models, or of two versions of one, never compare.
+    """
 
     embedding: np.ndarray
     face: Face
     quality: Quality
     model: str
+    model_version: str = ""
+
+    @property
+    def model_tag(self) -> str:
+        return model_tag(self.model, self.model_version)
+
+
+def model_tag(name: str, version: str = "") -> str:
+    """One string naming an embedder and its version, as galleries compare them."""
+    return f"{name}@{version}" if version else name
 
 
 @dataclass(frozen=True)

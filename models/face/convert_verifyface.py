@@ -193,7 +193,9 @@ def calibration_blobs(yunet_bytes: bytes) -> list[np.ndarray]:
     from edge.face.align import align
     from edge.face.detector import YuNetDetector
 
-    detector = YuNetDetector(ort.InferenceSession(yunet_bytes, providers=["CPUExecutionProvider"]))
+    # 320 px: the size these calibration crops were made at when the committed int8 file was built.
+    detector = YuNetDetector(ort.InferenceSession(yunet_bytes, providers=["CPUExecutionProvider"]),
+                             input_size_px=320)
     rng = np.random.default_rng(7)
     blobs = []
     for path in sorted(CALIBRATION_DIR.glob("*.jpg")):

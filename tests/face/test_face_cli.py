@@ -13,13 +13,13 @@ def _lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_embed_prints_one_json_line_per_image(portrait_paths, tmp_path, capsys):
+def test_embed_prints_one_json_line_per_image(engine, portrait_paths, tmp_path, capsys):
     missing = str(tmp_path / "missing.jpg")
     status = main(["embed", "--json", portrait_paths["obama"], missing])
     out = _lines(capsys.readouterr().out)
     assert status == 1
     assert set(out[0]) == {"file", "embedding", "quality", "box"}
-    assert len(out[0]["embedding"]) == 128 and len(out[0]["box"]) == 4
+    assert len(out[0]["embedding"]) == engine.dimension == 192 and len(out[0]["box"]) == 4
     assert out[0]["quality"]["acceptable"] is True
     assert out[1]["file"] == missing and "cannot read" in out[1]["error"]
 
@@ -33,6 +33,11 @@ def test_verify_scores_each_pair(portrait_paths, tmp_path, capsys):
     assert set(same) == {"a", "b", "score", "threshold", "match"}
     assert same["match"] is True and other["match"] is False
     assert same["threshold"] == other["threshold"]
+
+
+def test_embed_with_sface_selected_gives_its_128_values(portrait_paths, capsys):
+    assert main(["--embedder", "face-sface", "embed", "--json", portrait_paths["obama"]]) == 0
+    assert len(_lines(capsys.readouterr().out)[0]["embedding"]) == 128
 
 
 def test_verify_with_a_bad_pairs_file_is_a_usage_error(tmp_path, capsys):
