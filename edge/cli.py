@@ -229,7 +229,7 @@ def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, c
     if bio.face == "engines":
         from edge.face import FaceEngine
 
-        face = FaceEngine.from_models(detector_input_px=bio.face_detector_input_px)
+        face = FaceEngine.from_models(embedder_model=bio.face_embedder, detector_input_px=bio.face_detector_input_px)
         recognition.face = FaceVerifier(face, enrolments, require_liveness=bio.require_liveness)
         log.info("gate_id=%s: face engine %s, threshold %.4f", settings.gate_id, face.embedder_name, face.threshold)
     return recognition

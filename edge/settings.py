@@ -126,6 +126,9 @@ class BiometricSettings(_Section):
     cache_ttl_s: float = Field(900.0, ge=0, le=86_400, description="how long a cached enrolment is used")
     require_liveness: bool = Field(True, description="refuse a face burst that fails presentation-attack detection")
     face_detector_input_px: int = Field(320, ge=160, le=1280, description="long side the face detector runs at")
+    face_embedder: Annotated[str, Field(pattern=r"^face-[a-z0-9-]+$", max_length=64)] = Field(
+        "face-mobilefacenet", description="face model (manifest name); must be the one central's enrolments used"
+    )
 
 
 class StationSettings(_Section):

@@ -163,8 +163,9 @@ class FaceVerifier:
         enrolled, why = _enrolled(self.enrolments, traveler)
         if enrolled is None or enrolled.face is None:
             return self._refused(why or NOT_ENROLLED, threshold)
-        if enrolled.face_model != self.engine.embedder_name:
-            log.error("enrolled face template is from %s, this gate runs %s", enrolled.face_model, self.engine.embedder_name)
+        if not self._same_model(enrolled):
+            log.error("enrolled face template is from %s %s, this gate runs %s %s", enrolled.face_model,
+                      enrolled.face_model_version, self.engine.embedder_name, self.engine.embedder_version)
             return self._refused(ENROLMENT_UNAVAILABLE, threshold)
         try:
             template, observations = capture_best(self.engine, frames)
@@ -198,6 +199,14 @@ class FaceVerifier:
         portrait = self._document_portrait(document)
         return Verdict(result, captured_jpeg=evidence_jpeg(frame, template.face.box), enrolled_jpeg=portrait,
                        enrolled_source="document" if portrait else None)
+
+    def _same_model(self, enrolled: EnrolledTemplates) -> bool:
+        """Templates of two models (or two versions of one) never compare; an enrolment that
+        names no version is trusted on the model name alone."""
+        if enrolled.face_model != self.engine.embedder_name:
+            return False
+        version = getattr(self.engine, "embedder_version", "")
+        return not (enrolled.face_model_version and version and enrolled.face_model_version != version)
 
     @staticmethod
     def _refused(reason: str, threshold: float) -> Verdict:

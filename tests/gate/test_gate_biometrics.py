@@ -58,9 +58,11 @@ class Enrolments:
         return EnrolmentLookup("found", self.templates, elapsed_ms=1.0)
 
 
-def enrolled(*, face: np.ndarray | None = None, face_model: str = "face-sface", iso: bytes | None = None) -> EnrolledTemplates:
+def enrolled(*, face: np.ndarray | None = None, face_model: str = "face-sface", face_version: str | None = None,
+             iso: bytes | None = None) -> EnrolledTemplates:
     return EnrolledTemplates(document_number="X1234567", issuing_state="IDN", fields={}, face=face,
-                             face_model=face_model, face_model_version="1", fingerprint_iso=iso, finger_position=2)
+                             face_model=face_model, face_model_version=face_version, fingerprint_iso=iso,
+                             finger_position=2)
 
 
 # ---- fingerprint ------------------------------------------------------------------------------
@@ -132,6 +134,13 @@ def test_face_refusals_say_why(face_engine, obama_template) -> None:
     assert miss.result.refused_reason == NOT_ENROLLED
     other_model = FaceVerifier(face_engine, Enrolments(enrolled(face=obama_template, face_model="face-other")))
     assert other_model.verify(portrait("obama2"), TRAVELER).result.refused_reason == ENROLMENT_UNAVAILABLE
+    other_version = FaceVerifier(face_engine, Enrolments(enrolled(face=obama_template, face_model=name,
+                                                                  face_version="retrained-2027")))
+    assert other_version.verify(portrait("obama2"), TRAVELER).result.refused_reason == ENROLMENT_UNAVAILABLE
+    same_version = FaceVerifier(face_engine, Enrolments(enrolled(face=obama_template, face_model=name,
+                                                                 face_version=face_engine.embedder_version)),
+                                require_liveness=False)
+    assert same_version.verify(portrait("obama2"), TRAVELER).result.match
 
 
 # ---- through the runtime ----------------------------------------------------------------------

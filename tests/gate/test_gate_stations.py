@@ -72,7 +72,7 @@ def test_a_traveler_goes_through_on_the_reader_the_sensor_and_the_camera(engines
     traveler = world.traveler()
     enrolment = EnrolledTemplates(
         document_number=traveler.document_number, issuing_state="IDN", fields={},
-        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name, face_model_version="1",
+        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name, face_model_version=face_engine.embedder_version,
         fingerprint_iso=finger_engine.to_iso(finger_engine.extract(impression("walker", 0))), finger_position=2)
     enrolments = Enrolments(enrolment)
     world.recognition.fingerprint = FingerprintVerifier(finger_engine, enrolments)
@@ -124,7 +124,7 @@ def test_a_still_picture_at_the_camera_is_refused_with_the_page_photo_for_the_su
     traveler = world.traveler()
     enrolment = EnrolledTemplates(
         document_number=traveler.document_number, issuing_state="IDN", fields={},
-        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name, face_model_version="1",
+        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name, face_model_version=face_engine.embedder_version,
         fingerprint_iso=None, finger_position=None)
     world.recognition.face = FaceVerifier(face_engine, Enrolments(enrolment))  # liveness required
     world.driver.supervisor = lambda runtime, step: "send_to_counter"
