@@ -13,10 +13,11 @@ def test_callbacks_run_in_deadline_order_and_cancel_works() -> None:
     scheduler = MonotonicScheduler()
     done = threading.Event()
     order: list[str] = []
-    scheduler.call_later(0.02, lambda: order.append("second"))
-    cancelled = scheduler.call_later(0.01, lambda: order.append("cancelled"))
+    # Wide gaps: deadlines are relative to each call, and a loaded machine may stall between calls.
+    scheduler.call_later(0.5, lambda: order.append("second"))
+    cancelled = scheduler.call_later(0.3, lambda: order.append("cancelled"))
     scheduler.call_later(0.0, lambda: order.append("first"))
-    scheduler.call_later(0.03, done.set)
+    scheduler.call_later(0.7, done.set)
     cancelled.cancel()
     assert done.wait(timeout=5.0)
     assert order == ["first", "second"]
