@@ -365,6 +365,8 @@ def _start_travelers(settings: Any, runtime: Any, hardware: Any, scheduler: Any,
 
     sim = settings.simulate_travelers
     driver = GateDriver(runtime, hardware, scheduler)
+    if not sim.supervisor_at_gate:
+        driver.supervisor = None  # supervisors answer through central (the demo's SupervisorBot)
     if settings.biometrics.fingerprint == "engines":
         from simulators.fingerprints import traveler_finger
 

@@ -105,6 +105,9 @@ class TravelerSimulationSettings(_Section):
 
     rate_per_min: float = Field(0.0, ge=0, le=120, description="travelers per minute; 0 turns simulation off")
     seed: int = Field(0, ge=0, description="random seed, so a demo run can be replayed")
+    supervisor_at_gate: bool = Field(
+        True, description="a simulated supervisor answers at the gate; off when central's console answers"
+    )
 
 
 Verifier = Literal["engines", "simulated"]

@@ -23,8 +23,25 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+class _SnapshotSubscriptions(dict):  # type: ignore[type-arg]
+    """amqtt's topic-filter table, iterated over a copy.
+
+    amqtt 0.12 broadcasts each message while iterating ``self._subscriptions.items()`` across
+    ``await`` points; a client subscribing meanwhile raised "dictionary changed size during
+    iteration" and the message reached no subscriber after that point (seen once in a demo run;
+    central's gap recovery then had to fetch it again). Iterating a snapshot gives every
+    current subscriber the message."""
+
+    def items(self):  # type: ignore[override]
+        return list(super().items())
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(list(super().keys()))
+
+
 def _broker_class() -> type:
-    """amqtt's Broker with one fix: retained messages go only to a session's own subscriptions.
+    """amqtt's Broker with two fixes: retained messages go only to a session's own
+    subscriptions, and broadcasting survives a concurrent subscribe (``_SnapshotSubscriptions``).
 
     amqtt 0.12 replays, to every reconnecting persistent session, the retained messages of
     every topic filter *any* client subscribed to (``for topic in self._subscriptions``), so a
@@ -34,6 +51,10 @@ def _broker_class() -> type:
     from amqtt.broker import Broker
 
     class SubscriptionScopedBroker(Broker):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._subscriptions = _SnapshotSubscriptions(self._subscriptions)
+
         async def _publish_retained_messages_for_subscription(self, subscription: Any, session: Any) -> None:
             topic_filter = subscription[0]
             subscribers = self._subscriptions.get(topic_filter, [])

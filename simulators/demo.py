@@ -7,7 +7,9 @@ prints the URL and freshly generated logins. With ``--seconds`` it stops by itse
 (so their outboxes drain), then central; the last line printed is one JSON object counting what
 central stored in its database.
 
-Fingerprints are real: every synthetic traveler is enrolled at central (the passport-issuance
+A demo supervisor (``simulators.supervisor``) answers the gates' retry requests through central's
+console API, so its commands are signed by central and acknowledged by the gates as an
+officer's would be (``--no-supervisor-bot`` leaves them to you). Fingerprints are real: every synthetic traveler is enrolled at central (the passport-issuance
 step, done here by ``Enroller`` ahead of their arrival) with an ISO/IEC 19794-2 template of a
 synthetic finger, and the gates match a fresh synthetic press against it with the fingerprint
 engine, fetching the enrolment from central over the signed gate API. Faces stay simulated: no
@@ -38,6 +40,7 @@ from pathlib import Path
 from protocol.keys import generate_keypair
 from protocol.topics import ROOT, all_gates, gate_commands, gate_events, gate_health, gate_state
 from simulators.broker import EmbeddedBroker, free_port
+from simulators.supervisor import SupervisorBot
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ class Hall:
         self.logins: dict[str, str] = {}
         self.central_env: dict[str, str] = {}
         self.enroller: Enroller | None = None
+        self.supervisor: SupervisorBot | None = None
 
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -172,6 +176,9 @@ class Hall:
         url = f"http://127.0.0.1:{self.args.http_port}/healthz"
         if not _wait_http(url, 60, self.stop):
             raise RuntimeError(f"central did not answer on {url}; see {self.run_dir / 'logs' / 'central.log'}")
+        if self.args.supervisor_bot:
+            self.supervisor = SupervisorBot(f"http://127.0.0.1:{self.args.http_port}", "demo_supervisor",
+                                            self.logins["demo_supervisor"], self.stop).start()
 
     def start_gates(self) -> None:
         assert self.broker is not None
@@ -189,7 +196,8 @@ class Hall:
                 "central_public_key": self.central_public_key,
                 "data_dir": str(self.run_dir / gate),
                 "heartbeat_interval_s": 5,
-                "simulate_travelers": {"rate_per_min": self.args.rate, "seed": self.args.seed + index},
+                "simulate_travelers": {"rate_per_min": self.args.rate, "seed": self.args.seed + index,
+                                       "supervisor_at_gate": not self.args.supervisor_bot},
                 # real fingerprint matching against central's enrolments; faces simulated
                 "biometrics": {"fingerprint": "engines", "face": "simulated",
                                "central_url": f"http://127.0.0.1:{self.args.http_port}"},
@@ -215,6 +223,8 @@ class Hall:
         self.stop.set()
         if self.enroller is not None:
             self.enroller.join()
+        if self.supervisor is not None:
+            self.supervisor.join()
         gates = [c for c in self.children if c.name != "central"]
         for child in gates:  # gates first: they flush their outboxes while central still ingests
             if child.process.poll() is None:
@@ -236,7 +246,7 @@ class Hall:
 
         from central.db import Database
         from central.enrolments.models import Enrolment
-        from central.models import GateMessage
+        from central.models import CommandRecord, GateMessage
         from central.services.stats import stats
 
         database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
@@ -247,6 +257,9 @@ class Hall:
                 payloads = session.scalars(select(GateMessage.payload).where(GateMessage.kind == "gate_event"))
                 result["travelers"] = len({p.get("transaction_id") for p in payloads if p.get("transaction_id")})
                 result["enrolments"] = session.scalar(select(func.count()).select_from(Enrolment))
+                # decisions the supervisor sent through central, and how the gates answered them
+                result["commands"] = dict(session.execute(
+                    select(CommandRecord.status, func.count()).group_by(CommandRecord.status)).all())
                 return result
         finally:
             database.dispose()
@@ -337,6 +350,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--gates", type=int, default=4, help="number of simulated gates")
     parser.add_argument("--rate", type=float, default=30.0, help="travelers per minute per gate (a busy hall)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the traveler streams")
+    parser.add_argument("--no-supervisor-bot", dest="supervisor_bot", action="store_false",
+                        help="leave retries and referrals to you at the console (default: demo_supervisor answers)")
     parser.add_argument("--enrol-ahead", type=int, default=60,
                         help="travelers per gate enrolled at central (fingerprint) ahead of their arrival")
     parser.add_argument("--http-port", type=int, default=8000, help="central's HTTP port")

@@ -363,8 +363,8 @@ class GateDriver:
                 answer = self.supervisor(rt, failed) if self.supervisor else None
                 if answer is not None:
                     self.command(answer, reason=f"simulated supervisor: {answer}")
-                else:
-                    self.advance(rt.machine.config.supervisor_timeout_s)
+                # else: a supervisor elsewhere (central's console) may answer; the gate's own
+                # timeout sends the traveler to the counter if nobody does.
             elif state == "exit_open":
                 if hw.door_positions["exit"] == "open" and hw.people_inside > 0:
                     self.advance(self.walk_s / 2)

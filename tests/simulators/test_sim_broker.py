@@ -142,3 +142,15 @@ def test_retained_messages_reach_only_their_own_subscribers(broker: EmbeddedBrok
     for c in (central, gate1, gate2):
         c.disconnect()
         c.loop_stop()
+
+
+def test_the_subscription_table_iterates_a_snapshot_so_a_subscribe_mid_broadcast_is_safe() -> None:
+    from simulators.broker import _SnapshotSubscriptions
+
+    table = _SnapshotSubscriptions({"a/#": [("s1", 1)]})
+    for key, _subs in table.items():
+        table[f"{key}-new"] = []  # what a concurrent SUBSCRIBE does while amqtt broadcasts
+    for key in table:
+        table.setdefault(key + "x", [])
+    assert set(table) >= {"a/#", "a/#-new", "a/#x"}
+    assert isinstance(table, dict)

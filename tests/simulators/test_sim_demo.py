@@ -33,6 +33,8 @@ def test_the_demo_runs_a_hall_with_real_fingerprints_and_reports_what_central_st
     logs = tmp_path / "demo" / "run" / "logs"
     gate_log = (logs / "gate-01.log").read_text()
     assert "fingerprint engine, threshold" in gate_log and "Traceback" not in gate_log
+    assert "commands" in summary  # supervisor decisions go through central (simulators/supervisor.py)
+    assert "unknown command" not in (logs / "central.log").read_text()
 
 
 def test_the_enroller_enrols_each_gates_travelers_in_arrival_order(tmp_path: Path) -> None:
