@@ -18,6 +18,7 @@ BENCHMARKS: list[list[str]] = [
     ["bench.fingerprint.fvc"],
     ["bench.watchlist.bench_screen", "--entries", "1000000", "--queries", "5000"],
     ["bench.gate.overhead", "--travelers", "1000"],
+    ["bench.gate.recognition", "--travelers", "30"],
     ["bench.hardware.latency", "--rounds", "200"],
     ["bench.central.ingest_throughput", "--n", "500"],
     ["bench.ui.alarm_latency", "--n", "15", "--no-write"],
