@@ -76,8 +76,8 @@ def _database(settings: CentralSettings) -> Database:
 
 def _init_db(settings: CentralSettings, _args: argparse.Namespace) -> int:
     database = _database(settings)
-    database.create_all()
-    print(f"schema ready in {database!r}")
+    revision = database.migrate()
+    print(f"schema ready in {database!r} at revision {revision}")
     return 0
 
 
@@ -150,7 +150,7 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from central.ingest.mqtt import IngestService
 
     database = _database(settings)
-    database.create_all()
+    database.migrate()
     service = IngestService(settings, database)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -174,7 +174,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from central.watchlists.views import init_app as init_watchlists
 
     database = _database(settings)
-    database.create_all()
+    database.migrate()
     service = IngestService(settings, database) if settings.ingest_enabled else None
 
     def publish_watchlist(topic: str, payload: bytes, retain: bool) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,19 @@ from central.models import Base
 log = logging.getLogger(__name__)
 
 EXTENSION = "autogate.db"
+
+# A database made by ``create_all`` before migrations existed is adopted at the newest revision
+# whose marker table it already has (newest first), then upgraded from there.
+ADOPTION: tuple[tuple[str, str], ...] = (("0002_face_evidence", "face_evidence"), ("0001_initial", "gates"))
+
+
+def metadata() -> MetaData:
+    """Every table of central: importing the model modules registers them on ``Base.metadata``."""
+    import central.cases.models  # noqa: F401
+    import central.enrolments.models  # noqa: F401
+    import central.watchlists.models  # noqa: F401
+
+    return Base.metadata
 
 
 def make_engine(url: str) -> Engine:
@@ -57,13 +70,40 @@ class Database:
         return self.sessions()
 
     def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Create missing tables straight from the models (tests); deployments use ``migrate``."""
+        metadata().create_all(self.engine)
+
+    def migrate(self) -> str:
+        """Bring the schema to the latest migration (central/migrations); returns the revision."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+
+        config = Config()
+        config.set_main_option("script_location", "central:migrations")
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            adopt = _unversioned_revision(connection)
+            if adopt is not None:
+                log.warning("database %r predates migrations: adopted at revision %s", self, adopt)
+                command.stamp(config, adopt)
+            command.upgrade(config, "head")
+            revision = MigrationContext.configure(connection).get_current_revision() or ""
+        log.info("database %r at schema revision %s", self, revision)
+        return revision
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     def __repr__(self) -> str:  # the URL may carry a password
         return f"Database({make_url(self.url).render_as_string(hide_password=True)})"
+
+
+def _unversioned_revision(connection: Connection) -> str | None:
+    tables = set(inspect(connection).get_table_names())
+    if "alembic_version" in tables:
+        return None
+    return next((revision for revision, marker in ADOPTION if marker in tables), None)
 
 
 def init_app(app: Flask, database: Database) -> None:

@@ -135,14 +135,11 @@ class Hall:
     def _bootstrap_central(self) -> None:
         """Schema, one login per role and the gates' public keys, in-process: one import, not
         a dozen CLI start-ups (the same services the CLI calls)."""
-        import central.cases.models  # noqa: F401  (their tables join the schema)
-        import central.enrolments.models  # noqa: F401
-        import central.watchlists.models  # noqa: F401
         from central.db import Database
         from central.services import audit, gates, users
 
         database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
-        database.create_all()
+        database.migrate()
         self.gate_keys: dict[str, Path] = {}
         with database.session() as session:
             for role in ROLES:

@@ -57,7 +57,7 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
     import central.enrolments.models  # noqa: F401  (the table joins Base.metadata)
 
     database = Database(settings.database_url)
-    database.create_all()
+    database.migrate()
     try:
         if args.command == "import":
             return _import(database, args)

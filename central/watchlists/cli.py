@@ -71,7 +71,7 @@ def run(settings: CentralSettings, args: argparse.Namespace, *, publish: publish
     import central.watchlists.models  # noqa: F401  (the tables join Base.metadata)
 
     database = Database(settings.database_url)
-    database.create_all()
+    database.migrate()
     try:
         if args.command == "import":
             code = _import(database, args)

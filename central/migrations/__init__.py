@@ -1,0 +1,1 @@
+"""Schema migrations (Alembic). ``central.db.Database.migrate()`` runs them; see env.py."""
