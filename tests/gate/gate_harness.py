@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -180,3 +182,14 @@ class Harness:
                 command_id=f"c{len(self.decisions)}",
             )
         )  # type: ignore[arg-type]
+
+
+def wait_real(predicate: Callable[[], bool], limit_s: float = 15.0) -> bool:
+    """Wait in real time for *predicate* (a worker or device thread acts; the gate's fake clock
+    stands still meanwhile)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

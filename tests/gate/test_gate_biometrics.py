@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from gate_harness import wait_real  # type: ignore[import-not-found]
 
 from edge.face import FaceEngine
 from edge.face.liveness import Challenge
@@ -208,18 +209,6 @@ class Gated:
         return self.answer
 
 
-def wait_real(predicate: Any, limit_s: float = 10.0) -> bool:
-    """Wait in real time (the worker is a real thread; the gate's clock stands still meanwhile)."""
-    import time
-
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
 def walk_in_on_worker(world: SimWorld) -> None:
     """Present the passport and walk in, with recognition on the worker thread."""
     rt = world.runtime
@@ -234,65 +223,59 @@ def walk_in_on_worker(world: SimWorld) -> None:
     assert rt.state == "inside"
 
 
-def test_steps_run_on_the_worker_and_the_event_thread_stays_free() -> None:
+@pytest.fixture
+def slow_finger_world() -> Any:
+    """A gate whose recognition runs on the production worker, with a fingerprint engine that
+    answers "match" only when the test releases it."""
+    from protocol.messages import BiometricResult
+
+    world = SimWorld()
+    runner = WorkerRunner()
+    world.recognition.runner = runner
+    world.recognition.latency_s.clear()
+    slow = Gated(BiometricResult(modality="fingerprint", match=True, score=0.9, threshold=0.5))
+    world.recognition.fingerprint = slow
+    walk_in_on_worker(world)
+    world.runtime.place_finger("genuine")
+    assert slow.started.wait(10)
+    yield world, runner, slow
+    runner.close()
+    world.close()
+
+
+def test_steps_run_on_the_worker_and_the_event_thread_stays_free(slow_finger_world) -> None:
     from edge.gate.events import FaultInput
-    from protocol.messages import BiometricResult
 
-    world = SimWorld()
-    runner = WorkerRunner()
-    world.recognition.runner = runner
-    world.recognition.latency_s.clear()
-    slow = Gated(BiometricResult(modality="fingerprint", match=True, score=0.9, threshold=0.5))
-    world.recognition.fingerprint = slow
-    try:
-        rt = world.runtime
-        walk_in_on_worker(world)
-        rt.place_finger("genuine")
-        assert slow.started.wait(10)
-        assert rt.state == "fingerprint"  # waiting on the engine, not blocked by it
-        decided = len(rt.decisions)
-        rt.post(FaultInput(False, None, ""))  # the event thread still handles input meanwhile
-        assert len(rt.decisions) == decided + 1
-        slow.release.set()
-        assert wait_real(lambda: rt.state == "face")
-    finally:
-        runner.close()
-        world.close()
+    world, _, slow = slow_finger_world
+    rt = world.runtime
+    assert rt.state == "fingerprint"  # waiting on the engine, not blocked by it
+    decided = len(rt.decisions)
+    rt.post(FaultInput(False, None, ""))  # the event thread still handles input meanwhile
+    assert len(rt.decisions) == decided + 1
+    slow.release.set()
+    assert wait_real(lambda: rt.state == "face")
 
 
-def test_a_late_answer_for_a_gone_traveler_is_dropped() -> None:
-    from protocol.messages import BiometricResult
-
-    world = SimWorld()
-    runner = WorkerRunner()
-    world.recognition.runner = runner
-    world.recognition.latency_s.clear()
-    slow = Gated(BiometricResult(modality="fingerprint", match=True, score=0.9, threshold=0.5))
-    world.recognition.fingerprint = slow
-    try:
-        rt = world.runtime
-        walk_in_on_worker(world)
-        rt.place_finger("genuine")
-        assert slow.started.wait(10)
-        txn = rt.machine.transaction.transaction_id
-        world.driver.advance(world.recognition.step_timeout_s)  # the engine hangs: fail closed
-        assert rt.state == "awaiting_supervisor" and rt.engine_failures == 1
-        note = next(e for e in world.events() if e.event == "supervisor_notified")
-        assert note.reason == "fingerprint_unreadable" and note.transaction_id == txn
-        world.driver.advance(rt.machine.config.supervisor_timeout_s)  # no supervisor: to the counter
-        world.driver.wait_for_door("entry", "open")
-        world.hardware.person_backs_out()
-        for _ in range(50):
-            world.driver.advance(0.5)
-        assert rt.state == "idle" and rt.last_outcome == "referred_to_counter"
-        outcome_before, ended_before = rt.last_outcome, rt.ended_count
-        slow.release.set()
-        runner.close()  # the late answer has been delivered (and dropped) once this returns
-        world.driver.advance(1)
-        assert (rt.last_outcome, rt.ended_count) == (outcome_before, ended_before)
-        assert not world.crossings
-    finally:
-        world.close()
+def test_a_late_answer_for_a_gone_traveler_is_dropped(slow_finger_world) -> None:
+    world, runner, slow = slow_finger_world
+    rt = world.runtime
+    txn = rt.machine.transaction.transaction_id
+    world.driver.advance(world.recognition.step_timeout_s)  # the engine hangs: fail closed
+    assert rt.state == "awaiting_supervisor" and rt.engine_failures == 1
+    note = next(e for e in world.events() if e.event == "supervisor_notified")
+    assert note.reason == "fingerprint_unreadable" and note.transaction_id == txn
+    world.driver.advance(rt.machine.config.supervisor_timeout_s)  # no supervisor: to the counter
+    world.driver.wait_for_door("entry", "open")
+    world.hardware.person_backs_out()
+    for _ in range(50):
+        world.driver.advance(0.5)
+    assert rt.state == "idle" and rt.last_outcome == "referred_to_counter"
+    outcome_before, ended_before = rt.last_outcome, rt.ended_count
+    slow.release.set()
+    runner.close()  # the late answer has been delivered (and dropped) once this returns
+    world.driver.advance(1)
+    assert (rt.last_outcome, rt.ended_count) == (outcome_before, ended_before)
+    assert not world.crossings
 
 
 def test_prefetch_asks_central_off_the_event_thread() -> None:

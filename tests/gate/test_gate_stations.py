@@ -3,13 +3,13 @@ sensor behind ptys, a camera giving frames, feeding a gate that verifies on the 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from gate_harness import wait_real  # type: ignore[import-not-found]
 
 from edge.face import FaceEngine
 from edge.fingerprint import FingerprintEngine
@@ -52,13 +52,13 @@ class FrameCamera:
         return True, self.frame.copy()
 
 
-def wait_real(predicate: Any, limit_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+def enrolment(traveler: Any, face_engine: FaceEngine, fingerprint_iso: bytes | None = None) -> EnrolledTemplates:
+    """The traveler enrolled with obama.jpg's face (and a finger, when given)."""
+    return EnrolledTemplates(
+        document_number=traveler.document_number, issuing_state="IDN", fields={},
+        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name,
+        face_model_version=face_engine.embedder_version, fingerprint_iso=fingerprint_iso,
+        finger_position=2 if fingerprint_iso else None)
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +70,8 @@ def test_a_traveler_goes_through_on_the_reader_the_sensor_and_the_camera(engines
     face_engine, finger_engine = engines
     world = SimWorld()
     traveler = world.traveler()
-    enrolment = EnrolledTemplates(
-        document_number=traveler.document_number, issuing_state="IDN", fields={},
-        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name, face_model_version=face_engine.embedder_version,
-        fingerprint_iso=finger_engine.to_iso(finger_engine.extract(impression("walker", 0))), finger_position=2)
-    enrolments = Enrolments(enrolment)
+    enrolments = Enrolments(enrolment(traveler, face_engine,
+                                      finger_engine.to_iso(finger_engine.extract(impression("walker", 0)))))
     world.recognition.fingerprint = FingerprintVerifier(finger_engine, enrolments)
     # liveness needs a moving face: a still camera is refused (see the next test)
     world.recognition.face = FaceVerifier(face_engine, enrolments, require_liveness=False)
@@ -122,11 +119,7 @@ def test_a_still_picture_at_the_camera_is_refused_with_the_page_photo_for_the_su
     face_engine, _ = engines
     world = SimWorld()
     traveler = world.traveler()
-    enrolment = EnrolledTemplates(
-        document_number=traveler.document_number, issuing_state="IDN", fields={},
-        face=face_engine.embed(portrait("obama")), face_model=face_engine.embedder_name, face_model_version=face_engine.embedder_version,
-        fingerprint_iso=None, finger_position=None)
-    world.recognition.face = FaceVerifier(face_engine, Enrolments(enrolment))  # liveness required
+    world.recognition.face = FaceVerifier(face_engine, Enrolments(enrolment(traveler, face_engine)))  # liveness on
     world.driver.supervisor = lambda runtime, step: "send_to_counter"
     stations = Stations(world.runtime, camera=FrameCamera(portrait("obama2")), burst_frames=5, burst_s=0.05)
     page = cv2.imencode(".jpg", portrait("obama"))[1].tobytes()
