@@ -1,4 +1,5 @@
-"""A pure harness for the gate machine tests: instant doors and a fake clock (no runtime, no hardware)."""
+"""Helpers for the gate tests: a pure harness for the machine (instant doors, a fake clock) and a
+real-time wait for the tests where a worker or device thread acts."""
 
 from __future__ import annotations
 
