@@ -19,7 +19,7 @@ from .calibration import DEFAULT_TARGET_FMR, Calibration
 from .errors import CalibrationError
 from .extract import Extraction, extract, extract_features
 from .quality import QualityPolicy
-from .search import Gallery
+from .search import Gallery, Projection
 from .template import Template
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class FingerprintEngine:
 
     def __init__(self, calibration: Calibration | None = None, *, target_fmr: float = DEFAULT_TARGET_FMR,
                  threshold: float | None = None, policy: QualityPolicy | None = None,
-                 params: mcc.MccParams = mcc.DEFAULT) -> None:
+                 params: mcc.MccParams = mcc.DEFAULT, models_dir: Path | None = None) -> None:
         if threshold is None:
             if calibration is None:
                 raise CalibrationError("a fingerprint engine needs a calibration or a threshold")
@@ -54,13 +54,14 @@ class FingerprintEngine:
         self.target_fmr = target_fmr
         self.policy = policy or QualityPolicy()
         self.params = params
+        self.models_dir = models_dir  # where the 1:N prefilter's projection is read from
 
     @classmethod
     def from_models(cls, models_dir: Path | None = None, *, target_fmr: float = DEFAULT_TARGET_FMR,
                     **kwargs) -> FingerprintEngine:
         # the threshold decides who crosses the border: checksum-verified like any model file
         calibration = Calibration.load(verified_path(find_manifest(CALIBRATION_MODEL, models_dir)))
-        engine = cls(calibration, target_fmr=target_fmr, **kwargs)
+        engine = cls(calibration, target_fmr=target_fmr, models_dir=models_dir, **kwargs)
         log.info("fingerprint engine: threshold %.4f for FMR %g (%d impostor pairs)",
                  engine.threshold, target_fmr, calibration.impostor_pairs)
         return engine
@@ -82,7 +83,7 @@ class FingerprintEngine:
 
     def new_gallery(self) -> Gallery:
         """An empty 1:N gallery using this engine's matcher settings."""
-        return Gallery(params=self.params)
+        return Gallery(params=self.params, projection=Projection.load(self.models_dir))
 
     def search(self, probe: Template, gallery: Gallery, top: int = 5) -> list[tuple[str, float]]:
         """1:N: (id, score) of the *top* best gallery entries, best first; compare with ``threshold``."""
