@@ -24,7 +24,7 @@ import cv2
 
 from .calibration import DEFAULT_TARGET_FMR
 from .engine import FingerprintEngine
-from .errors import CaptureRefused, FingerprintError
+from .errors import CalibrationError, CaptureRefused, FingerprintError
 from .template import Template
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="target false match rate for the threshold (default 0.0005 = 0.05%%)")
         p.add_argument("--threshold", type=float, help="fixed score threshold (overrides --fmr)")
         p.add_argument("--models-dir", type=Path, help="model directory (default: models/)")
+        p.add_argument("--extractor", choices=("classical", "leader"), default="classical",
+                       help="minutiae from the classical path (default, calibrated) or the LEADER ONNX "
+                            "network (about 0.5 s per image; needs --threshold)")
         p.add_argument("--json", action="store_true", help="one JSON object per line")
 
     v = sub.add_parser("verify", help="1:1 scores for pairs of images or ISO records")
@@ -163,7 +166,9 @@ def main(argv: list[str]) -> int:
         return _synth(args)
     try:
         if args.threshold is not None:
-            engine = FingerprintEngine(threshold=args.threshold)
+            engine = FingerprintEngine(threshold=args.threshold, extractor=args.extractor)
+        elif args.extractor == "leader":
+            raise CalibrationError("--extractor leader needs --threshold (only the classical path is calibrated)")
         else:
             engine = FingerprintEngine.from_models(args.models_dir, target_fmr=args.fmr)
     except (OSError, FingerprintError) as exc:

@@ -44,7 +44,14 @@ class FingerprintEngine:
 
     def __init__(self, calibration: Calibration | None = None, *, target_fmr: float = DEFAULT_TARGET_FMR,
                  threshold: float | None = None, policy: QualityPolicy | None = None,
-                 params: mcc.MccParams = mcc.DEFAULT, models_dir: Path | None = None) -> None:
+                 params: mcc.MccParams = mcc.DEFAULT, models_dir: Path | None = None,
+                 extractor: str = "classical") -> None:
+        if extractor not in ("classical", "leader"):
+            raise ValueError(f"unknown extractor {extractor!r}: classical or leader")
+        if extractor == "leader" and threshold is None:
+            # the calibration was fitted on classical minutiae; LEADER's scores need their own
+            raise CalibrationError("the LEADER extractor has no calibration yet: give a threshold")
+        self.extractor = extractor
         if threshold is None:
             if calibration is None:
                 raise CalibrationError("a fingerprint engine needs a calibration or a threshold")
@@ -68,10 +75,19 @@ class FingerprintEngine:
 
     def assess(self, img: np.ndarray) -> Extraction:
         """Template and quality report without refusing (for the officer console)."""
+        if self.extractor == "leader":
+            from .leader import extract_with_leader
+
+            return extract_with_leader(img, policy=self.policy)
         return extract_features(img, policy=self.policy)
 
     def extract(self, img: np.ndarray) -> Template:
         """Template of a capture; raises ``CaptureRefused`` (with ``reason``) for a poor one."""
+        if self.extractor == "leader":
+            report = self.assess(img)
+            if not report.quality.is_acceptable:
+                return extract(img, policy=self.policy)  # raises the same refusal as the classical path
+            return report.template
         return extract(img, policy=self.policy)
 
     def match(self, a: Template, b: Template) -> float:
