@@ -125,18 +125,19 @@ def _page(rng: np.random.Generator, lines: tuple[str, ...], font: Path, pitch: i
         page -= (wave[..., None] > 0.97) * rng.uniform(10, 50) * rng.uniform(0.3, 1, 3)[None, None, :]
     img = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(img)
-    # photo block and printed data, as distractors
+    # photo block and printed data, as distractors (random draws in a fixed order, so a seed
+    # renders the same document whatever is clipped below)
     ph_w = int(page_w * rng.uniform(0.2, 0.3))
     x0, y0 = int(page_w * 0.05), int(page_h * 0.12)
-    color = tuple(int(c) for c in rng.uniform(40, 200, 3))
-    draw.rectangle([x0, y0, x0 + ph_w, y0 + int(ph_w * 1.25)], fill=color)
-    draw.ellipse([x0 + ph_w * 0.2, y0 + ph_w * 0.2, x0 + ph_w * 0.8, y0 + ph_w * 1.0], fill=tuple(int(c) for c in rng.uniform(80, 230, 3)))
+    photo_color = tuple(int(c) for c in rng.uniform(40, 200, 3))
+    face_color = tuple(int(c) for c in rng.uniform(80, 230, 3))
     text_font = ImageFont.truetype(str(_TEXT_FONT), max(6, int(pitch * rng.uniform(0.7, 1.3))))
     tx = x0 + ph_w + int(page_w * 0.04)
     ty = int(page_h * 0.08)
+    texts = []
     for _ in range(int(rng.integers(3, 9))):
         words = " ".join(_name(rng, 2) if rng.random() < 0.6 else _alnum(rng, int(rng.integers(2, 10))) for _ in range(int(rng.integers(1, 4))))
-        draw.text((tx, ty), words, font=text_font, fill=tuple(int(c) for c in rng.uniform(0, 90, 3)))
+        texts.append((ty, words, tuple(int(c) for c in rng.uniform(0, 90, 3))))
         ty += int(pitch * rng.uniform(1.6, 2.8))
         if ty > page_h * 0.6:
             break
@@ -147,6 +148,15 @@ def _page(rng: np.random.Generator, lines: tuple[str, ...], font: Path, pitch: i
     mx = int((page_w - mrz_w) * rng.uniform(0.35, 0.65))
     bottom_margin = int(page_h * rng.uniform(0.04, 0.1))
     my = page_h - bottom_margin - line_gap * len(lines)
+    # ICAO 9303 keeps a clear zone above the MRZ: nothing else is printed into its lines
+    clear_top = my - pitch // 2
+    photo_bottom = min(y0 + int(ph_w * 1.25), clear_top)
+    if photo_bottom > y0 + ph_w // 2:
+        draw.rectangle([x0, y0, x0 + ph_w, photo_bottom], fill=photo_color)
+        draw.ellipse([x0 + ph_w * 0.2, y0 + ph_w * 0.2, x0 + ph_w * 0.8, min(y0 + ph_w * 1.0, photo_bottom - ph_w * 0.1)], fill=face_color)
+    for ty, words, color in texts:
+        if ty + text_font.size * 1.3 < clear_top:
+            draw.text((tx, ty), words, font=text_font, fill=color)
     ink = tuple(int(c) for c in rng.uniform(0, 60, 3))
     jitter = rng.uniform(0, 0.06) * pitch
     for li, line in enumerate(lines):
@@ -205,10 +215,19 @@ def degrade(rng: np.random.Generator, page: np.ndarray, *, max_angle_deg: float 
 
 def random_document(rng: np.random.Generator, *, fmt: str | None = None, pitch_px: tuple[int, int] = (7, 22), **degrade_kwargs: float) -> SyntheticDocument:
     """A random MRZ rendered on a random page and photographed badly."""
+    if not font_paths():
+        raise FileNotFoundError(f"OCR-B font not found at {OCRB_FONT} (apt-get install fonts-ocr-b)")
+    fmt, lines = random_lines(rng, fmt)
+    return render_document(rng, lines, fmt, pitch_px=pitch_px, **degrade_kwargs)
+
+
+def render_document(
+    rng: np.random.Generator, lines: tuple[str, ...], fmt: str, *, pitch_px: tuple[int, int] = (7, 22), **degrade_kwargs: float
+) -> SyntheticDocument:
+    """Given MRZ lines (valid or not, e.g. a tampered check digit) on a random page, photographed badly."""
     fonts = font_paths()
     if not fonts:
         raise FileNotFoundError(f"OCR-B font not found at {OCRB_FONT} (apt-get install fonts-ocr-b)")
-    fmt, lines = random_lines(rng, fmt)
     weights = np.array([0.8] + [0.2 / max(1, len(fonts) - 1)] * (len(fonts) - 1))
     font = fonts[int(rng.choice(len(fonts), p=weights / weights.sum()))]
     pitch = int(rng.integers(pitch_px[0], pitch_px[1] + 1))
@@ -217,4 +236,4 @@ def random_document(rng: np.random.Generator, *, fmt: str | None = None, pitch_p
     if render_pitch != pitch:
         f = pitch / render_pitch
         page = cv2.resize(page, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    return SyntheticDocument(image=degrade(rng, page, **degrade_kwargs), lines=lines, format=fmt)
+    return SyntheticDocument(image=degrade(rng, page, **degrade_kwargs), lines=tuple(lines), format=fmt)

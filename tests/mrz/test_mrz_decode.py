@@ -97,3 +97,46 @@ def test_a_confusion_the_check_digit_cannot_see_is_not_accepted() -> None:
     assert lines[1][col] == "Q"
     result = decode(_confuse(_sure(lines), 44 + col, "6", 0.7, "Q"), "TD3", today=TODAY)
     assert not result.valid and "low_confidence" in result.failed_checks
+
+
+def _spread(probs: np.ndarray, index: int, right: str, p_right: float) -> np.ndarray:
+    """The right character stays the best guess, with the rest spread thinly over the others."""
+    out = probs.copy()
+    out[index] = (1 - p_right) / (len(ALPHABET) - 1)
+    out[index, ALPHABET.index(right)] = p_right
+    return out
+
+
+def test_a_field_of_doubtful_characters_is_not_proven_by_its_check_digit() -> None:
+    """Two characters at 0.3 in one field: the check digit passes, but it would pass for 1 in 10
+    random readings too, so it vouches for nothing (a garbage document number once got through)."""
+    lines = compose_td3(**FIELDS)
+    probs = _sure(lines)
+    for col in (2, 5):
+        probs = _spread(probs, 44 + col, lines[1][col], 0.3)
+    result = decode(probs, "TD3", today=TODAY)
+    assert result.lines == lines
+    assert not result.valid and "low_confidence" in result.failed_checks
+
+
+def test_one_doubtful_character_per_field_is_what_a_check_digit_covers() -> None:
+    lines = compose_td3(**FIELDS)
+    result = decode(_spread(_sure(lines), 44 + 2, lines[1][2], 0.3), "TD3", today=TODAY)
+    assert result.valid and result.lines == lines
+
+
+def test_a_document_code_must_start_with_an_icao_letter() -> None:
+    """A names line read one cell off starts with a confident letter that is no document code
+    ('R' for 'IR...'): the layout forces P/V/I/A/C, which the model gave almost nothing."""
+    lines = compose_td2(**FIELDS, document_code="IR")
+    shifted = (lines[0][1:] + "<", lines[1])
+    result = decode(_sure(shifted), "TD2", today=TODAY)
+    assert not result.valid and "low_confidence" in result.failed_checks
+
+
+def test_a_name_letter_the_model_did_not_see_is_not_made_up_by_the_layout() -> None:
+    """'5' at 0.95 where only letters may stand: masking would make the best letter look sure."""
+    lines = compose_td3(**FIELDS)
+    probs = _confuse(_sure(lines), 7, "5", 0.95, lines[0][7])
+    result = decode(probs, "TD3", today=TODAY)
+    assert not result.valid and "low_confidence" in result.failed_checks
