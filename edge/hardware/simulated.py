@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from edge.hardware.base import (
     DOOR_NAMES,
@@ -30,6 +30,7 @@ from edge.hardware.base import (
     Indicator,
     IndicatorOutputs,
 )
+from edge.hardware.bodies import MantrapBodies
 from edge.hardware.clock import Cancellable, ManualScheduler, Scheduler
 from edge.hardware.errors import HardwareError, SimulationError
 from edge.hardware.faults import FaultSet
@@ -49,19 +50,6 @@ class _SimDoor:
     obstruct_next_close: bool = False
     sensor_broken: bool = False
     move: int = 0  # bumped per movement, so a stale timer cannot complete a newer one
-
-
-@dataclass
-class _Person:
-    cells: list[int] = field(default_factory=list)  # track indexes the body blocks (2 mid-step)
-
-    @property
-    def front(self) -> int:
-        return max(self.cells)
-
-    @property
-    def back(self) -> int:
-        return min(self.cells)
 
 
 class SimulatedGateHardware(GateHardware):
@@ -93,7 +81,7 @@ class SimulatedGateHardware(GateHardware):
         self._lock = threading.RLock()
         self._doors: dict[DoorName, _SimDoor] = {name: _SimDoor(name) for name in DOOR_NAMES}
         self._tracker = MantrapTracker(zone_beams=zone_beams)
-        self._people: list[_Person] = []
+        self._bodies = MantrapBodies(zone_beams, lambda index, blocked: self._feed(self._beam_at(index), blocked))
         self._faults = FaultSet(self._emit)
         self._requested_indicator = Indicator.IDLE
         self._emergency = False
@@ -226,47 +214,32 @@ class SimulatedGateHardware(GateHardware):
         """A traveller walks through the open entry door and stops at the far end of the mantrap."""
         with self._lock:
             self._require_open("entry", "enter")
-            person = _Person([0])
-            self._people.append(person)
-            self._feed("entry", True)
-            self._walk(person, self._stop_index(person))
+            self._bodies.enter()
 
     def tailgate(self) -> None:
         """Two travellers pass the entry beam as one body; the second stays just inside the door."""
         with self._lock:
             self._require_open("entry", "tailgate")
-            first, second = _Person([0]), _Person([0])
-            self._people += [first, second]
-            self._feed("entry", True)
-            self._walk(first, self._stop_index(first))
-            self._walk(second, 1)  # the entry beam stayed blocked until now: one body to it
+            self._bodies.tailgate()
 
     def person_exits(self) -> None:
         """The traveller nearest the exit walks out through the open exit door."""
         with self._lock:
             self._require_open("exit", "exit")
-            person = self._nearest("exit")
-            self._walk(person, self._exit_index)
-            self._leave(person)
+            self._bodies.exit()
 
     def person_backs_out(self) -> None:
         """The traveller nearest the entry walks back out through the open entry door."""
         with self._lock:
             self._require_open("entry", "back out")
-            person = self._nearest("entry")
-            self._walk(person, 0)
-            self._leave(person)
+            self._bodies.back_out()
 
     # ----------------------------------------------------------------- internals
-
-    @property
-    def _exit_index(self) -> int:
-        return self._tracker.zone_beams + 1
 
     def _beam_at(self, index: int) -> str:
         if index == 0:
             return "entry"
-        if index == self._exit_index:
+        if index == self._bodies.exit_index:
             return "exit"
         return zone_beam(index - 1)
 
@@ -277,36 +250,6 @@ class SimulatedGateHardware(GateHardware):
     def _require_open(self, door: DoorName, verb: str) -> None:
         if self._doors[door].position != DoorPosition.OPEN:
             raise SimulationError(f"cannot {verb}: the {door} door is {self._doors[door].position}")
-
-    def _nearest(self, door: DoorName) -> _Person:
-        if not self._people:
-            raise SimulationError("nobody is in the mantrap")
-        pick = max if door == "exit" else min
-        return pick(self._people, key=lambda p: p.front if door == "exit" else p.back)
-
-    def _stop_index(self, person: _Person) -> int:
-        """Walk towards the exit until the last zone beam or just behind the next person."""
-        ahead = [p.back for p in self._people if p is not person and p.back > person.front]
-        return min([self._tracker.zone_beams, *(a - 1 for a in ahead)])
-
-    def _walk(self, person: _Person, target: int) -> None:
-        """Step one beam at a time: block the next beam, then clear the one behind."""
-        while person.cells != [target]:
-            (here,) = person.cells
-            there = here + (1 if target > here else -1)
-            person.cells = [here, there]
-            self._refresh(there)
-            person.cells = [there]
-            self._refresh(here)
-
-    def _leave(self, person: _Person) -> None:
-        self._people.remove(person)
-        for cell in person.cells:
-            self._refresh(cell)
-
-    def _refresh(self, index: int) -> None:
-        blocked = any(index in p.cells for p in self._people)
-        self._feed(self._beam_at(index), blocked)
 
     def _feed(self, beam: str, blocked: bool) -> None:
         for event in self._tracker.update(beam, blocked):

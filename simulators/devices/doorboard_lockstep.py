@@ -31,7 +31,7 @@ from firmware.doorboard import DoorBoard
 from simulators.devices.door_plant import DoorPlant
 from simulators.devices.fake_machine import FakeMachine
 from simulators.devices.lockstep import SteppedScheduler
-from simulators.devices.mantrap_bodies import MantrapBodies
+from edge.hardware.bodies import MantrapBodies
 from simulators.devices.pty_port import PtyPort
 
 log = logging.getLogger(__name__)

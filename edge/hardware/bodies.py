@@ -1,4 +1,5 @@
-"""Travelers' bodies walking along a gate's beam track (pure; no pins, no clock).
+"""Travelers' bodies walking along a gate's beam track (pure; no pins, no clock), for the
+simulated gate hardware and the door board's simulated beams alike.
 
 Track cells, entry side first: 0 is the entry doorway beam, 1..n the zone beams across the mantrap
 floor, n+1 the exit doorway beam. A body blocks the cell it stands in, and two cells mid-step: it
