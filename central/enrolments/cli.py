@@ -18,8 +18,7 @@ from pathlib import Path
 
 from central.db import Database
 from central.enrolments import importer, service
-from central.enrolments.errors import ImportRejected
-from central.errors import CentralError
+from central.errors import CentralError, ImportRejected, read_import_file, report_rejected
 from central.services.audit import Actor
 from central.settings import CentralSettings, load_settings
 
@@ -78,10 +77,8 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
 
 
 def _import(database: Database, args: argparse.Namespace) -> int:
-    try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"autogate enrolment: cannot read {args.file}: {exc}", file=sys.stderr)
+    text = read_import_file(args.file, "autogate enrolment")
+    if text is None:
         return 2
     fmt = args.format or importer.guess_format(args.file.name, text)
     with database.session() as session:
@@ -90,9 +87,7 @@ def _import(database: Database, args: argparse.Namespace) -> int:
                                           source_name=args.file.name)
         except ImportRejected as exc:
             session.commit()  # the audit entry of the refusal
-            print(f"{args.file}: nothing imported, {len(exc.errors)} error(s):", file=sys.stderr)
-            for row, where, message in exc.errors:
-                print(f"  row {row}, {where}: {message}", file=sys.stderr)
+            report_rejected(args.file, exc, name_the_place=False)
             return 1
         session.commit()
     print(f"{args.file}: {counts['imported']} imported, {counts['replaced']} replaced")

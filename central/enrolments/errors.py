@@ -5,7 +5,7 @@
      │    └── EnrolmentNotFound(NotFound)               no enrolment with that id / document
      ├── InvalidRequest
      │    ├── EnrolmentRejected(InvalidRequest)         a field is invalid (names the field)
-     │    └── ImportRejected(InvalidRequest)            a file has invalid rows; nothing was imported
+     │    └── ImportRejected (central.errors)           a file has invalid rows; nothing was imported
      └── GateRequestRefused(CentralError, PermissionError)  a gate fetch is unsigned, forged, stale
                                                             or from an unknown gate (answered 401)
 """
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from central.errors import CentralError, InvalidRequest, NotFound
+from central.errors import ImportRejected as ImportRejected  # re-exported: one import error for all of central
 
 
 class EnrolmentNotFound(NotFound):
@@ -26,16 +27,6 @@ class EnrolmentRejected(InvalidRequest):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
-
-
-class ImportRejected(InvalidRequest):
-    """An import was refused whole; ``errors`` holds (row, field, message) for every bad row."""
-
-    def __init__(self, source: str, errors: list[tuple[int, str, str]]) -> None:
-        self.source = source
-        self.errors = errors
-        first = f"row {errors[0][0]}, field {errors[0][1]!r}: {errors[0][2]}" if errors else "no detail"
-        super().__init__(f"{source}: {len(errors)} error(s), nothing imported; first: {first}")
 
 
 class GateRequestRefused(CentralError, PermissionError):

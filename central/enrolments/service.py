@@ -28,12 +28,9 @@ from pydantic import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.enrolments.errors import (
-    EnrolmentNotFound,
-    EnrolmentRejected,
-    ImportRejected,
-)
+from central.enrolments.errors import EnrolmentNotFound, EnrolmentRejected
 from central.enrolments.models import Enrolment
+from central.errors import ImportRejected
 from central.models import as_utc, utcnow
 from central.services import audit
 from edge.gate.enrolment_wire import FACE_DIMS, face_dim_ok, normalise_document_number

@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 
 from central.db import get_session
 from central.enrolments import gate_auth, importer, service
-from central.enrolments.errors import GateRequestRefused, ImportRejected
-from central.errors import InvalidRequest
+from central.enrolments.errors import GateRequestRefused
+from central.errors import ImportRejected, InvalidRequest
 from central.roles import Role, public, role_required
 from central.views.common import actor, extension, now_ms
 from edge.gate.enrolment_wire import sign_response

@@ -22,11 +22,10 @@ from pathlib import Path
 
 
 from central.db import Database
-from central.errors import CentralError, CommandNotSent
+from central.errors import CentralError, CommandNotSent, ImportRejected, read_import_file, report_rejected
 from central.services.audit import Actor
 from central.settings import CentralSettings, load_settings
 from central.watchlists import csvimport, publisher, service, stale
-from central.watchlists.errors import ImportRejected
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +92,8 @@ def run(settings: CentralSettings, args: argparse.Namespace, *, publish: publish
 
 
 def _import(database: Database, args: argparse.Namespace) -> int:
-    try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"autogate watchlist: cannot read {args.file}: {exc}", file=sys.stderr)
+    text = read_import_file(args.file, "autogate watchlist")
+    if text is None:
         return 2
     actor = Actor(username=args.by, role="cli")
     with database.session() as session:
@@ -104,9 +101,7 @@ def _import(database: Database, args: argparse.Namespace) -> int:
             result = csvimport.import_csv(session, text, actor, source=args.file.name, replace=args.replace)
         except ImportRejected as exc:
             session.commit()  # the audit entry of the refusal
-            print(f"{args.file}: nothing imported, {len(exc.errors)} error(s):", file=sys.stderr)
-            for row, column, message in exc.errors:
-                print(f"  row {row}, column {column}: {message}", file=sys.stderr)
+            report_rejected(args.file, exc)
             return 1
         session.commit()
     version = result.version if result.version is not None else "unchanged"

@@ -13,8 +13,8 @@ import io
 from sqlalchemy.orm import Session
 
 from central.services import audit
+from central.errors import ImportRejected
 from central.watchlists import service
-from central.watchlists.errors import ImportRejected
 from edge.watchlist.csvio import parse_csv, stable_entry_id
 from edge.watchlist.errors import CsvFormatError
 from edge.watchlist.model import WatchlistEntry
@@ -26,7 +26,7 @@ def parse_import(text: str, *, source: str) -> list[WatchlistEntry]:
     try:
         entries, row_errors = parse_csv(io.StringIO(text))
     except CsvFormatError as exc:
-        raise ImportRejected(source, [(1, "(header)", str(exc))]) from exc
+        raise ImportRejected(source, [(1, "(header)", str(exc))], where="column") from exc
     errors = [(e.row, e.column, e.message) for e in row_errors]
     if entries:
         rows_of = _row_numbers(text)
@@ -37,7 +37,7 @@ def parse_import(text: str, *, source: str) -> list[WatchlistEntry]:
     if not entries and not errors:
         errors.append((1, "(file)", "no entries"))
     if errors:
-        raise ImportRejected(source, sorted(errors))
+        raise ImportRejected(source, sorted(errors), where="column")
     return entries
 
 

@@ -6,13 +6,14 @@
      ├── InvalidRequest
      │    ├── EntryRejected(InvalidRequest)           a field of an entry is invalid (names the field)
      │    ├── EntryExists(InvalidRequest)             create: an active entry with that id exists
-     │    └── ImportRejected(InvalidRequest)          a CSV file has invalid rows; nothing was imported
+     │    └── ImportRejected (central.errors)         a CSV file has invalid rows; nothing was imported
      └── VersionConflict(CentralError, RuntimeError)  another change took the same version number; retry
 """
 
 from __future__ import annotations
 
 from central.errors import CentralError, InvalidRequest, NotFound
+from central.errors import ImportRejected as ImportRejected  # re-exported: one import error for all of central
 
 
 class EntryNotFound(NotFound):
@@ -30,16 +31,6 @@ class EntryRejected(InvalidRequest):
 
 class EntryExists(InvalidRequest):
     """Create refused: an active entry with the same id (same identity on the same list) exists."""
-
-
-class ImportRejected(InvalidRequest):
-    """A CSV import was refused whole; ``errors`` holds (row, column, message) for every bad row."""
-
-    def __init__(self, source: str, errors: list[tuple[int, str, str]]) -> None:
-        self.source = source
-        self.errors = errors
-        first = f"row {errors[0][0]}, column {errors[0][1]!r}: {errors[0][2]}" if errors else "no detail"
-        super().__init__(f"{source}: {len(errors)} error(s), nothing imported; first: {first}")
 
 
 class VersionConflict(CentralError, RuntimeError):

@@ -27,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.wrappers import Response
 
 from central.db import get_session
-from central.errors import CentralError, InvalidRequest
+from central.errors import CentralError, ImportRejected, InvalidRequest
 from central.roles import Role, role_required
 from central.views.common import actor, now_ms
 from central.watchlists import csvimport, publisher, service
-from central.watchlists.errors import ImportRejected, VersionConflict
+from central.watchlists.errors import VersionConflict
 from edge.watchlist.model import LIST_NAMES
 
 log = logging.getLogger(__name__)
