@@ -1,10 +1,11 @@
-"""Find the MRZ in a photo or scan and cut it into fixed-pitch character cells (pure OpenCV).
+"""Find the MRZ in a photo or scan and cut its lines into strips for the recogniser (pure OpenCV).
 
 Pipeline: adaptive threshold (dark print on a lighter page, robust to uneven light and glare) →
 horizontal closing joins the characters of a line → long thin blobs are line *seeds*; each seed
 gives an angle, the crop around it is deskewed, and the text lines in that crop are grouped into a
 block of two or three equally long, evenly spaced lines. ICAO 9303 prints the MRZ at a fixed
-pitch, so once a line's first and last glyph are known, its n cells follow (n = 30, 36 or 44).
+pitch, so the lines' first and last glyphs give the pitch for n cells (n = 30, 36 or 44), and each
+line is cut as one strip sampled at a fixed number of columns per cell.
 A page rotated by 90 degrees is found by running the same search on the transposed image; 180
 degrees by reading each block both ways up (see ``reader``).
 """
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 WORK_SIZE_PX = 800  # the long side the search runs at
 LINE_HEIGHT_PX = 28  # blocks are normalised so that a text line is about this tall
-CELL_H, CELL_W = 24, 16  # classifier input, one character cell
+CROP_HEIGHT_LINES = 11  # a seed's crop is this many line heights tall: room for a TD1 block around it
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,6 @@ class TextLine:
     slope: float
     intercept: float
     height: float
-    centres: tuple[float, ...] = ()  # x centres of single (unmerged) glyphs, for grid fitting
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class MrzBlock:
     crop: np.ndarray
     lines: tuple[TextLine, ...]
     score: float
+    scale: float = 1.0  # crop pixels per image pixel: how large the print was in the image
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -129,21 +130,46 @@ def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> list[tuple[tuple[float, 
     return [s[:4] for s in seeds[:max_seeds]]
 
 
-def _deskewed_crop(gray: np.ndarray, centre: tuple[float, float], length: float, height: float, angle: float) -> np.ndarray:
-    """The region around a seed, rotated level and scaled so the seed is LINE_HEIGHT_PX tall."""
+def _deskewed_crop(gray: np.ndarray, centre: tuple[float, float], length: float, height: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """The region around a seed, rotated level and scaled so the seed is LINE_HEIGHT_PX tall, and
+    the affine matrix from image to crop."""
     k = LINE_HEIGHT_PX / height
     out_w = int(length * k * 1.12) + 8
-    out_h = int(LINE_HEIGHT_PX * 15)
+    out_h = int(LINE_HEIGHT_PX * CROP_HEIGHT_LINES)
     matrix = cv2.getRotationMatrix2D(centre, angle, k)
     matrix[0, 2] += out_w / 2 - centre[0]
     matrix[1, 2] += out_h / 2 - centre[1]
-    return cv2.warpAffine(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), matrix
+
+
+def _cut_between_rows(mask: np.ndarray) -> None:
+    """Clear the rows between closely spaced text lines, in place.
+
+    Blur or tight line spacing makes glyphs of neighbouring MRZ lines touch; the merged
+    components are then too tall to be glyphs and the lines are lost. Between two text rows the
+    ink per row (the crop is level) falls to a valley well below both rows; clearing the valley
+    row separates them and never cuts through a glyph (inside a text row the profile is high).
+    """
+    profile = cv2.GaussianBlur((mask > 0).sum(axis=1).astype(np.float32)[:, None], (1, 0), 1.5).ravel()
+    reach = int(0.8 * LINE_HEIGHT_PX)
+    n = len(profile)
+    if n < 2 * reach + 3:
+        return
+    padded = np.pad(profile, reach, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
+    above = windows[:, :reach].max(axis=1)
+    below = windows[:, reach + 1 :].max(axis=1)
+    is_min = windows.argmin(axis=1) == reach
+    valley = is_min & (profile < 0.5 * np.minimum(above, below)) & (np.minimum(above, below) > 0.05 * mask.shape[1])
+    rows = np.nonzero(valley)[0]
+    mask[rows] = 0
 
 
 def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
     """Long text lines in a deskewed crop, top to bottom, with their glyph extents."""
     mask = _text_mask(crop, 2 * LINE_HEIGHT_PX + 1)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    _cut_between_rows(mask)
     _, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     h_ok = (stats[:, cv2.CC_STAT_HEIGHT] >= 0.35 * LINE_HEIGHT_PX) & (stats[:, cv2.CC_STAT_HEIGHT] <= 1.6 * LINE_HEIGHT_PX)
     # blur merges neighbours, a run of fillers into one long blob: keep those if they are solid
@@ -166,7 +192,9 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
         if line_stats[j, cv2.CC_STAT_WIDTH] < min_width:
             continue
         members = [int(i) for i in glyphs[owner == j]]
-        if len(members) < 6:
+        # heavy blur merges a whole run of glyphs into one blob: count it by its width
+        glyph_count = sum(max(1.0, stats[i, cv2.CC_STAT_WIDTH] / LINE_HEIGHT_PX) for i in members)
+        if glyph_count < 6:
             continue
         xs = np.array([centroids[i][0] for i in members])
         ys = np.array([stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] / 2 for i in members])
@@ -174,11 +202,7 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
         tall = heights >= 0.7 * np.median(heights)
         slope, intercept = np.polyfit(xs[tall], ys[tall], 1) if tall.sum() >= 2 else (0.0, float(np.mean(ys)))
         left, right = _extent(members, stats, xs, float(np.percentile(heights, 90)), float(slope), float(intercept))
-        single = [
-            float(centroids[i][0]) for i in members
-            if left <= centroids[i][0] <= right and stats[i, cv2.CC_STAT_WIDTH] <= 0.9 * LINE_HEIGHT_PX
-        ]
-        lines.append(TextLine(float(left), float(right), float(slope), float(intercept), float(np.median(heights[tall])), tuple(single)))
+        lines.append(TextLine(float(left), float(right), float(slope), float(intercept), float(np.median(heights[tall]))))
     lines.sort(key=lambda ln: ln.intercept + ln.slope * (ln.left + ln.right) / 2)
     return lines
 
@@ -249,6 +273,44 @@ def _group(lines: list[TextLine]) -> list[tuple[TextLine, ...]]:
     return groups
 
 
+def _cut_by_edge(found: list[tuple[TextLine, ...]], width: int) -> bool:
+    edge = LINE_HEIGHT_PX / 2
+    return any(ln.left < edge or ln.right > width - edge for group in found for ln in group)
+
+
+def _widened(
+    gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, found: list[tuple[TextLine, ...]],
+    seed: tuple[float, float, float], min_width: float,
+) -> Iterator[tuple[np.ndarray, list[tuple[TextLine, ...]]]]:
+    """The crop's line groups that lie inside it, then (lazily) those of wider crops.
+
+    The seed may be only part of a line (a glyph run broken by glare or a fold), and a line cut
+    by the crop edge has lost characters. While a line runs into the edge, the next crop centres
+    on the lines found so far and spans 2.2 times as much as they reach (at most twice). The first
+    crop's groups that run into its edge come last.
+    """
+    length, height, angle = seed
+    original = (crop, found)
+    for attempt in range(3):
+        intact = [group for group in found if not _cut_by_edge([group], crop.shape[1])]
+        if intact:
+            yield crop, intact
+        if attempt == 2 or not _cut_by_edge(found, crop.shape[1]):
+            break
+        lines = [ln for group in found for ln in group]
+        left, right = min(ln.left for ln in lines), max(ln.right for ln in lines)
+        mid_x = (left + right) / 2
+        mid_y = float(np.mean([ln.intercept + ln.slope * mid_x for ln in lines]))
+        cx, cy = cv2.invertAffineTransform(matrix) @ np.array([mid_x, mid_y, 1.0])
+        length = 2.2 * max(length, (right - left) * height / LINE_HEIGHT_PX)
+        crop, matrix = _deskewed_crop(gray, (float(cx), float(cy)), length, height, angle)
+        found = _group(_lines_in_crop(crop, min_width))
+    # a line may end near the crop edge without losing a glyph: the first crop's cut groups last
+    cut = [group for group in original[1] if _cut_by_edge([group], original[0].shape[1])]
+    if cut:
+        yield original[0], cut
+
+
 def find_blocks(image: np.ndarray, *, transpose: bool = False) -> Iterator[MrzBlock]:
     """Candidate MRZ blocks in *image*, most promising seed first, found lazily."""
     gray = to_gray(image)
@@ -259,23 +321,14 @@ def find_blocks(image: np.ndarray, *, transpose: bool = False) -> Iterator[MrzBl
         if any(abs(centre[0] - c[0]) + abs(centre[1] - c[1]) < 1.5 * height for c in seen):
             continue
         min_width = 0.45 * length * LINE_HEIGHT_PX / height  # the seed's length, in crop pixels
-        crop = _deskewed_crop(gray, centre, length, height, angle)
+        crop, matrix = _deskewed_crop(gray, centre, length, height, angle)
         found = _group(_lines_in_crop(crop, min_width))
-        edge = LINE_HEIGHT_PX / 2
-        if any(ln.left < edge or ln.right > crop.shape[1] - edge for group in found for ln in group):
-            # the seed was only part of a line: a line cut by the crop edge would misplace every cell
-            wide = _deskewed_crop(gray, centre, length * 2.2, height, angle)
-            wide_found = _group([
-                ln for ln in _lines_in_crop(wide, min_width)
-                if ln.left >= edge and ln.right <= wide.shape[1] - edge
-            ])
-            if wide_found:
-                crop, found = wide, wide_found
-        # Most lines first: a three-line TD1 also contains two-line sub-blocks.
-        for group in sorted(found, key=lambda g: -len(g)):
-            span = float(np.mean([ln.right - ln.left for ln in group]))
-            for variant in aligned(group):
-                yield MrzBlock(crop=crop, lines=variant, score=span * len(group))
+        for crop, groups in _widened(gray, crop, matrix, found, (length, height, angle), min_width):
+            # Most lines first: a three-line TD1 also contains two-line sub-blocks.
+            for group in sorted(groups, key=lambda g: -len(g)):
+                span = float(np.mean([ln.right - ln.left for ln in group]))
+                for variant in aligned(group):
+                    yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
         if found:
             seen.append(centre)
 
@@ -298,7 +351,7 @@ def aligned(lines: tuple[TextLine, ...]) -> list[tuple[TextLine, ...]]:
 
     def with_ends(left_of: np.ndarray, right_of: np.ndarray) -> tuple[TextLine, ...]:
         return tuple(
-            ln if (ln.left, ln.right) == (lft, rgt) else TextLine(float(lft), float(rgt), ln.slope, ln.intercept, ln.height, ln.centres)
+            ln if (ln.left, ln.right) == (lft, rgt) else TextLine(float(lft), float(rgt), ln.slope, ln.intercept, ln.height)
             for ln, lft, rgt in zip(lines, left_of, right_of)
         )
 
@@ -320,84 +373,6 @@ def aligned(lines: tuple[TextLine, ...]) -> list[tuple[TextLine, ...]]:
     return variants
 
 
-_SCALES = np.array([1.0])
-_SHIFTS = np.linspace(-0.2, 0.2, 5)
-
-
-def fit_grid(line: TextLine, n_chars: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centres and widths of the line's n cells.
-
-    The first and last glyph edges give a uniform grid. A photographed page is foreshortened, so
-    the pitch changes along the line: the single glyphs' centres, each assigned to its nearest
-    cell, refine the grid to a quadratic x(k) anchored at both ends.
-    """
-    pitch0 = (line.right - line.left) / n_chars
-    k = np.arange(n_chars, dtype=np.float64)
-    best = (-np.inf, line.left + (k + 0.5) * pitch0)
-    centres = np.asarray(line.centres, dtype=np.float64)
-    if len(centres) < 6:
-        return best[1], np.full(n_chars, pitch0)
-    for shift in _SHIFTS:
-        grid = line.left + (k + 0.5 + shift) * pitch0
-        pos = (centres - grid[0]) / pitch0
-        d = pos - np.round(pos)
-        score = float(np.sum(np.exp(-((d / 0.18) ** 2))))
-        if score > best[0] + 1e-6:
-            best = (score, grid)
-    grid = best[1]
-    for _ in range(2):
-        idx = np.clip(np.round((centres - grid[0]) / pitch0).astype(int), 0, n_chars - 1)
-        resid = centres - grid[idx]
-        ok = np.abs(resid) < 0.35 * pitch0
-        if ok.sum() < 6:
-            break
-        # both line ends anchor the fit so it cannot slide by a whole cell
-        ks = np.concatenate([idx[ok], [0, 0, n_chars - 1, n_chars - 1]]).astype(np.float64)
-        xs = np.concatenate([centres[ok], [grid[0]] * 2, [grid[-1]] * 2])
-        coef = np.polyfit(ks, xs, 2)
-        new = np.polyval(coef, k)
-        if np.any(np.diff(new) < 0.6 * pitch0) or np.any(np.diff(new) > 1.4 * pitch0):
-            break
-        grid = new
-    widths = np.gradient(grid) if n_chars > 1 else np.full(n_chars, pitch0)
-    return grid, widths
-
-
-def cut_cells(block: MrzBlock, n_chars: int) -> np.ndarray:
-    """float32 [lines * n_chars, 1, CELL_H, CELL_W] character cells, ink bright, each normalised.
-
-    Each cell is an axis-aligned box around its grid centre scaled to CELL_W x CELL_H; all cells
-    are sampled in one ``cv2.remap`` (bilinear, border replicated), which is what a per-cell
-    ``warpAffine`` of the same box computes, at a fraction of the calls.
-    """
-    crop = block.crop.astype(np.float32)
-    u = np.arange(CELL_W, dtype=np.float32)
-    v = np.arange(CELL_H, dtype=np.float32)
-    x0s, sxs, y0s, sys_ = [], [], [], []
-    for line in block.lines:
-        grid, widths = fit_grid(line, n_chars)
-        half_h = 0.62 * max(line.height, 1.0) + 1
-        half_w = 0.62 * widths
-        cy = line.slope * grid + line.intercept
-        x0s.append(grid - half_w)
-        sxs.append(2 * half_w / CELL_W)
-        y0s.append(cy - half_h)
-        sys_.append(np.full(n_chars, 2 * half_h / CELL_H))
-    x0, sx = np.concatenate(x0s).astype(np.float32), np.concatenate(sxs).astype(np.float32)
-    y0, sy = np.concatenate(y0s).astype(np.float32), np.concatenate(sys_).astype(np.float32)
-    n = len(x0)
-    map_x = np.broadcast_to(x0[:, None, None] + sx[:, None, None] * u[None, None, :], (n, CELL_H, CELL_W))
-    map_y = np.broadcast_to(y0[:, None, None] + sy[:, None, None] * v[None, :, None], (n, CELL_H, CELL_W))
-    cells = cv2.remap(
-        crop, np.ascontiguousarray(map_x).reshape(n * CELL_H, CELL_W), np.ascontiguousarray(map_y).reshape(n * CELL_H, CELL_W),
-        interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
-    ).reshape(n, 1, CELL_H, CELL_W)
-    flat = cells.reshape(n, -1)
-    mean = flat.mean(axis=1, keepdims=True)
-    std = flat.std(axis=1, keepdims=True) + 8.0
-    return ((mean - flat) / std).reshape(cells.shape).astype(np.float32)
-
-
 def flipped(block: MrzBlock) -> MrzBlock:
     """The same block read upside down (a page rotated by 180 degrees)."""
     h, w = block.crop.shape
@@ -405,8 +380,70 @@ def flipped(block: MrzBlock) -> MrzBlock:
         TextLine(
             left=w - ln.right, right=w - ln.left, slope=ln.slope,
             intercept=(h - 1) - (ln.intercept + ln.slope * (w - 1)), height=ln.height,
-            centres=tuple(sorted(w - c for c in ln.centres)),
         )
         for ln in reversed(block.lines)
     )
-    return MrzBlock(crop=cv2.rotate(block.crop, cv2.ROTATE_180), lines=lines, score=block.score)
+    return MrzBlock(crop=cv2.rotate(block.crop, cv2.ROTATE_180), lines=lines, score=block.score, scale=block.scale)
+
+
+STRIP_H = 32  # line recogniser input height
+STRIP_X_PER_CELL = 12  # input columns per character cell: 3 output frames per cell
+STRIP_FRAME_STRIDE = 4  # the recogniser emits one frame per 4 input columns
+STRIP_MARGIN_CELLS = 1.2
+
+
+@dataclass(frozen=True)
+class StripSpan:
+    """Where a block's lines are cut: x from *left* to *right* in the crop, *width* samples."""
+
+    left: float
+    right: float
+    height: float
+    width: int
+
+
+def strip_span(block: MrzBlock, n_chars: int) -> StripSpan:
+    """The span the block's lines are cut over, for lines of *n_chars* cells.
+
+    All lines of an MRZ span the same cells, so they share one span: the widest measured, and a
+    margin of more than a cell on each side. A line end mismeasured inwards (a first glyph merged
+    into a watermark) is then still inside, and the recogniser, not the geometry, decides where
+    the characters are. Columns are sampled at a fixed number per cell, so a line's frames per
+    character do not depend on the print size.
+    """
+    left = min(ln.left for ln in block.lines)
+    right = max(ln.right for ln in block.lines)
+    pitch = max(right - left, 1.0) / n_chars
+    margin = STRIP_MARGIN_CELLS * pitch
+    cells = n_chars + 2 * STRIP_MARGIN_CELLS
+    width = int(round(cells * STRIP_X_PER_CELL / STRIP_FRAME_STRIDE)) * STRIP_FRAME_STRIDE
+    height = float(np.median([ln.height for ln in block.lines]))
+    return StripSpan(left=left - margin, right=right + margin, height=max(height, 1.0), width=width)
+
+
+def cut_strips(block: MrzBlock, n_chars: int, span: StripSpan | None = None) -> np.ndarray:
+    """float32 [lines, 1, STRIP_H, W]: each text line straightened along its centre line, ink bright.
+
+    The band is 1.6 glyph heights tall, sampled to STRIP_H rows. Each strip is normalised against
+    its local background (a box mean a few cells wide), so glare or shading along the line does
+    not change how ink looks to the model.
+    """
+    span = span if span is not None else strip_span(block, n_chars)
+    xs = span.left + (np.arange(span.width, dtype=np.float32) + 0.5) * np.float32((span.right - span.left) / span.width)
+    band = 1.6 * span.height
+    v = (np.arange(STRIP_H, dtype=np.float32) + 0.5) / STRIP_H - 0.5
+    crop = block.crop.astype(np.float32)
+    map_x = np.ascontiguousarray(np.broadcast_to(xs[None, :], (STRIP_H, span.width)), np.float32)
+    strips = []
+    for line in block.lines:
+        map_y = np.ascontiguousarray((line.slope * xs + line.intercept)[None, :] + band * v[:, None], np.float32)
+        strip = cv2.remap(crop, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        strips.append(normalise_strip(strip))
+    return np.stack(strips)[:, None].astype(np.float32)
+
+
+def normalise_strip(strip: np.ndarray) -> np.ndarray:
+    """Local background minus the pixel (ink bright), over the strip's contrast."""
+    background = cv2.blur(strip, (6 * STRIP_X_PER_CELL + 1, 2 * STRIP_H + 1), borderType=cv2.BORDER_REPLICATE)
+    ink = background - strip
+    return ink / (float(ink.std()) + 8.0)

@@ -1,7 +1,8 @@
 """Read the MRZ of a passport, ID card or visa from an image: ``read(image) -> MrzReading``.
 
-locate (edge.mrz.locate) → classify every character cell with the ONNX model ``mrz-ocrb``
-(loaded through edge.modelstore, checksum verified) → decode with the layout and check digits
+locate (edge.mrz.locate) → cut each text line of a block into a strip and recognise it with the
+ONNX line model ``mrz-ocrb`` (CTC, loaded through edge.modelstore, checksum verified) → one
+probability row per character (edge.mrz.ctc) → decode with the layout and check digits
 (edge.mrz.decode). Blocks are tried most promising first, upright and upside down, and the image
 transposed when nothing valid is found; the first valid reading wins, else the most probable
 invalid one is returned (never an exception for an unreadable image: ``lines`` is then None).
@@ -16,8 +17,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from edge.mrz.ctc import best_path, character_rows
 from edge.mrz.decode import Decoded, decode, formats_for
-from edge.mrz.locate import MrzBlock, cut_cells, find_blocks, flipped
+from edge.mrz.locate import MrzBlock, cut_strips, find_blocks, flipped
 from edge.mrz.model import Mrz
 
 log = logging.getLogger(__name__)
@@ -58,16 +60,24 @@ class MrzReader:
         self._session = session
         self._input = session.get_inputs()[0].name
 
-    def classify(self, cells: np.ndarray) -> np.ndarray:
-        """[n, 37] probabilities for [n, 1, H, W] cells."""
-        return self._session.run(None, {self._input: cells})[0]
+    def recognise(self, strips: np.ndarray) -> np.ndarray:
+        """[lines, frames, 38] probabilities (37 characters, then blank) for [lines, 1, H, W] strips."""
+        return self._session.run(None, {self._input: strips})[0]
 
     def _read_block(self, block: MrzBlock, today: date | None) -> Decoded | None:
         best: Decoded | None = None
         n_lines = len(block.lines)
-        widths = (30,) if n_lines == 3 else _likely_widths(block)
+        guesses = (30,) if n_lines == 3 else _likely_widths(block)
+        frames = self.recognise(cut_strips(block, guesses[0]))
+        # The strip is cut for the likelier length; what the model read settles it (a two-line
+        # block is 44 or 36 characters a line).
+        read = [len(best_path(f)) for f in frames]
+        widths = sorted(guesses, key=lambda n: sum(abs(r - n) for r in read))
         for n_chars in widths:
-            probs = self.classify(cut_cells(block, n_chars))
+            rows = [character_rows(f, n_chars) for f in frames]
+            if any(r is None for r in rows):
+                continue
+            probs = np.concatenate([r[0] for r in rows if r is not None])
             for fmt in formats_for(n_lines, n_chars):
                 result = decode(probs, fmt, today=today)
                 if result.valid:

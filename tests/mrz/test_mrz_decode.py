@@ -140,3 +140,37 @@ def test_a_name_letter_the_model_did_not_see_is_not_made_up_by_the_layout() -> N
     probs = _confuse(_sure(lines), 7, "5", 0.95, lines[0][7])
     result = decode(probs, "TD3", today=TODAY)
     assert not result.valid and "low_confidence" in result.failed_checks
+
+
+def test_two_wrong_characters_that_cancel_in_the_check_digit_are_not_accepted() -> None:
+    """'XX000000' read with two 0/O coin tosses whose values cancel (3 x 24 + 7 x 24 = 240): the
+    check digit passes, but with several unsure characters in the field it proves nothing."""
+    lines = compose_td3(**{**FIELDS, "document_number": "XX000000"})
+    probs = _sure(lines)
+    for col, p_wrong in ((3, 0.3), (4, 0.52), (5, 0.3), (6, 0.64)):
+        probs = _confuse(probs, 44 + col, "O", p_wrong, "0")
+    result = decode(probs, "TD3", today=TODAY)
+    assert not result.valid and "low_confidence" in result.failed_checks
+
+
+def test_a_visa_s_unchecked_optional_data_must_be_read_surely() -> None:
+    """MRV-B optional data has no check digit and admits letters and digits: an 'O' the model
+    gives 0.95 may still be a '0', so it is not accepted."""
+    lines = compose_mrvb(**FIELDS, optional_data="UAQO6D")
+    probs = _confuse(_sure(lines), 36 + 31, "0", 0.05, "O")
+    result = decode(probs, "MRVB", today=TODAY)
+    assert result.lines == lines
+    assert not result.valid and "low_confidence" in result.failed_checks
+    assert decode(_sure(lines), "MRVB", today=TODAY).valid
+
+
+def test_a_nationality_that_is_no_known_state_code_must_be_read_surely() -> None:
+    """No check digit covers a state code: 'CHN' with its C read as an O at 0.95 would make a
+    Chinese traveller 'OHN'. A known code at that confidence is accepted; an unknown one is not."""
+    known = compose_td3(**{**FIELDS, "nationality": "CHN"})
+    assert decode(_confuse(_sure(known), 44 + 10, "O", 0.05, "C"), "TD3", today=TODAY).valid
+    unknown = compose_td3(**{**FIELDS, "nationality": "OHN"})
+    result = decode(_confuse(_sure(unknown), 44 + 10, "C", 0.05, "O"), "TD3", today=TODAY)
+    assert result.lines == unknown
+    assert not result.valid and "low_confidence" in result.failed_checks
+    assert decode(_sure(unknown), "TD3", today=TODAY).valid  # a sure reading of a new code is kept

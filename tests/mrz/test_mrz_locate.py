@@ -1,15 +1,24 @@
-"""Locating the MRZ and cutting its cells (edge.mrz.locate), on clean synthetic pages (no model)."""
+"""Locating the MRZ and cutting its lines into strips (edge.mrz.locate), on clean synthetic pages (no model)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import cv2
 import numpy as np
 import pytest
 
 from edge.mrz import compose_td1, compose_td3
-from edge.mrz.locate import CELL_H, CELL_W, TextLine, aligned, cut_cells, find_blocks, fit_grid
+from edge.mrz.locate import (
+    STRIP_FRAME_STRIDE,
+    STRIP_H,
+    STRIP_MARGIN_CELLS,
+    STRIP_X_PER_CELL,
+    MrzBlock,
+    TextLine,
+    aligned,
+    cut_strips,
+    find_blocks,
+)
 from edge.mrz.synth import font_paths, render_document
 
 needs_font = pytest.mark.skipif(not font_paths(), reason="OCR-B font missing: apt-get install fonts-ocr-b")
@@ -46,34 +55,32 @@ def test_every_line_of_the_block_spans_the_same_cells(lines: tuple[str, ...], fm
 
 
 @needs_font
-def test_cells_are_one_batch_of_normalised_glyph_boxes() -> None:
+def test_strips_are_one_batch_of_normalised_lines_at_a_fixed_sampling_per_cell() -> None:
     doc = _render(TD3, "TD3", 21)
     block = next(b for b in find_blocks(doc.image) if len(b.lines) == 2)
-    cells = cut_cells(block, 44)
-    assert cells.shape == (88, 1, CELL_H, CELL_W) and cells.dtype == np.float32
-    flat = cells.reshape(88, -1)
-    # (mean - x) / (std + 8): zero mean, and ink (darker than the page) comes out positive
-    assert np.allclose(flat.mean(axis=1), 0, atol=1e-3)
-    assert np.all(flat.std(axis=1) < 1.0)
+    strips = cut_strips(block, 44)
+    width = round((44 + 2 * STRIP_MARGIN_CELLS) * STRIP_X_PER_CELL / STRIP_FRAME_STRIDE) * STRIP_FRAME_STRIDE
+    assert strips.shape == (2, 1, STRIP_H, width) and strips.dtype == np.float32
+    # ink (darker than the page) comes out bright, and the glyphs fill the middle of the band
+    rows = strips[:, 0].mean(axis=2)
+    middle = slice(STRIP_H // 3, 2 * STRIP_H // 3)
+    assert np.all(rows[:, middle].mean(axis=1) > rows[:, :4].mean(axis=1) + 0.2)
+    # the span holds every glyph: a margin with no ink on both sides
+    cols = np.abs(strips[:, 0, middle]).mean(axis=(0, 1))
+    assert cols[: STRIP_X_PER_CELL // 2].mean() < 0.5 * cols.mean() and cols[-STRIP_X_PER_CELL // 2 :].mean() < 0.5 * cols.mean()
 
 
-@needs_font
-def test_cut_cells_samples_the_box_a_per_cell_affine_warp_would() -> None:
-    """The batched remap is the same bilinear sampling as one warpAffine per cell."""
-    doc = _render(TD1, "TD1", 32)
-    block = next(b for b in find_blocks(doc.image) if len(b.lines) == 3)
-    cells = cut_cells(block, 30)
-    crop = block.crop.astype(np.float32)
-    line = block.lines[1]
-    grid, widths = fit_grid(line, 30)
-    k = 7
-    half_w, half_h = 0.62 * widths[k], 0.62 * max(line.height, 1.0) + 1
-    cy = line.slope * grid[k] + line.intercept
-    src = np.float32([[grid[k] - half_w, cy - half_h], [grid[k] + half_w, cy - half_h], [grid[k] - half_w, cy + half_h]])
-    dst = np.float32([[0, 0], [CELL_W, 0], [0, CELL_H]])
-    cell = cv2.warpAffine(crop, cv2.getAffineTransform(src, dst), (CELL_W, CELL_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    expected = (cell.mean() - cell) / (cell.std() + 8.0)
-    assert np.allclose(cells[30 + k, 0], expected, atol=0.02)
+def test_a_strip_follows_its_line_s_slope() -> None:
+    """A line drawn at a slope comes out level, in the middle row of its strip."""
+    crop = np.full((200, 800), 200, np.uint8)
+    slope, intercept = 0.05, 60.0
+    for x in range(100, 700):
+        y = int(round(slope * x + intercept))
+        crop[y - 1 : y + 2, x] = 20
+    line = TextLine(left=100.0, right=700.0, slope=slope, intercept=intercept, height=20.0)
+    strip = cut_strips(MrzBlock(crop=crop, lines=(line,), score=0.0), 30)[0, 0]
+    inside = strip[:, 2 * STRIP_X_PER_CELL : -2 * STRIP_X_PER_CELL]
+    assert np.all(np.abs(inside.argmax(axis=0) - (STRIP_H - 1) / 2) <= 1)
 
 
 def test_a_blank_page_has_no_block() -> None:
