@@ -96,22 +96,29 @@ def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> list[tuple[tuple[float, 
     glyph_mask = (is_glyph.astype(np.uint8) * 255)[g_labels]
     closed = cv2.morphologyEx(glyph_mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel_w, 1)))
     # Components, not outer contours: a frame around the page would swallow every line inside it.
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    # (No statistics: a component's box is its glyphs' boxes together, since a horizontal closing
+    # only fills between glyphs, and only components of ten glyphs or more are looked at.)
+    _, labels = cv2.connectedComponents(closed, connectivity=8)
     glyph_ids = np.nonzero(is_glyph)[0]
     glyph_owner = labels[_pixel_of(g_labels, g_stats, glyph_ids)]
+    g_left = g_stats[:, cv2.CC_STAT_LEFT]
+    g_top = g_stats[:, cv2.CC_STAT_TOP]
+    g_right = g_left + g_stats[:, cv2.CC_STAT_WIDTH]
+    g_bottom = g_top + g_stats[:, cv2.CC_STAT_HEIGHT]
     seeds = []
-    for i in range(1, n):
-        x, y, bw, bh, area = stats[i]
-        if max(bw, bh) < 0.12 * WORK_SIZE_PX or area < 200:
-            continue
+    for i in np.nonzero(np.bincount(glyph_owner) >= 10)[0]:
         own = glyph_ids[glyph_owner == i]
-        if len(own) < 10:
+        x, y = int(g_left[own].min()), int(g_top[own].min())
+        bw, bh = int(g_right[own].max()) - x, int(g_bottom[own].max()) - y
+        if max(bw, bh) < 0.12 * WORK_SIZE_PX:
+            continue
+        roi = (labels[y : y + bh, x : x + bw] == i).astype(np.uint8)
+        if int(roi.sum()) < 200:
             continue
         # The seed may be a whole block of lines touching each other: its glyphs give the scale.
         single = own[narrow[own]]
         char_h = float(np.median(g_stats[single if len(single) >= 5 else own, cv2.CC_STAT_HEIGHT]))
         # the outer contour has the same minimum-area rectangle as all the pixels, and far fewer points
-        roi = (labels[y : y + bh, x : x + bw] == i).astype(np.uint8)
         contours, _ = cv2.findContours(roi, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         points = np.concatenate(contours).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
         rect = cv2.minAreaRect(points)
@@ -185,13 +192,16 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
     # odd kernel widths: OpenCV's closing with an even one shifts the result by a pixel, and a
     # glyph's own pixel could then fall outside its line
     closed = cv2.morphologyEx(glyph_mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_HEIGHT_PX | 1, 1)))
-    m, line_labels, line_stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    _, line_labels = cv2.connectedComponents(closed, connectivity=8)
     owner = line_labels[_pixel_of(labels, stats, glyphs)]
+    lefts = stats[glyphs, cv2.CC_STAT_LEFT]
+    rights = lefts + stats[glyphs, cv2.CC_STAT_WIDTH]
     lines = []
-    for j in range(1, m):
-        if line_stats[j, cv2.CC_STAT_WIDTH] < min_width:
+    for j in np.unique(owner):
+        mine = owner == j
+        if rights[mine].max() - lefts[mine].min() < min_width:  # a line's extent is its glyphs'
             continue
-        members = [int(i) for i in glyphs[owner == j]]
+        members = [int(i) for i in glyphs[mine]]
         # heavy blur merges a whole run of glyphs into one blob: count it by its width
         glyph_count = sum(max(1.0, stats[i, cv2.CC_STAT_WIDTH] / LINE_HEIGHT_PX) for i in members)
         if glyph_count < 6:
