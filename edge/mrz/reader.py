@@ -70,9 +70,12 @@ class MrzReader:
         guesses = (30,) if n_lines == 3 else _likely_widths(block)
         frames = self.recognise(cut_strips(block, guesses[0]))
         # The strip is cut for the likelier length; what the model read settles it (a two-line
-        # block is 44 or 36 characters a line).
+        # block is 44 or 36 characters a line). Cut for 36, a 44-character line has too few
+        # frames per character for runs of fillers: then it is cut again for its length.
         read = [len(best_path(f)) for f in frames]
         widths = sorted(guesses, key=lambda n: sum(abs(r - n) for r in read))
+        if widths[0] != guesses[0]:
+            frames = self.recognise(cut_strips(block, widths[0]))
         for n_chars in widths:
             rows = [character_rows(f, n_chars) for f in frames]
             if any(r is None for r in rows):
