@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrong readings: seeds {', '.join(f'{s} ({w:.2f})' for s, w in zip(wrong_seeds, wrong))}")
     if right:
         print(f"exact: weakest unprotected character median {np.median(right):.3f}")
-    for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
+    for threshold in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99):
         print(f"threshold {threshold}: accepts {sum(r >= threshold for r in right)} exact, {sum(w >= threshold for w in wrong)} wrong")
     return 0
 
