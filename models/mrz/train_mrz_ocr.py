@@ -1,10 +1,13 @@
 """Train the MRZ line recogniser (mrz-ocrb) on synthetic OCR-B renders and export it to ONNX.
 
 PyTorch is a training-only dependency (install it in a separate environment; the product runs the
-exported ONNX with onnxruntime). The committed model was made by one run on a GPU machine with
-16 CPU cores rendering while the GPU trained (command in the manifest's ``training``):
+exported ONNX with onnxruntime). The committed model was made by two runs on a GPU machine (one
+H200, 15 CPU processes rendering while the GPU trained), the second continuing the first; both
+commands are in the manifest's ``training.runs``:
 
-    python models/mrz/train_mrz_ocr.py --workers 15 --budget-min 5 --device cuda --out /tmp/mrz
+    python models/mrz/train_mrz_ocr.py --workers 15 --device cuda --budget-min 6 --doc-share 0.35 --out /tmp/run1
+    python models/mrz/train_mrz_ocr.py --workers 15 --device cuda --budget-min 3.7 --doc-share 0.35 \
+        --init /tmp/run1/mrz_ocrb.pt --max-lr 6e-4 --seed 60000 --out models/mrz
 
 Data, all synthetic (no real document image is used for training or for any threshold):
 
