@@ -52,8 +52,7 @@ _KIND_MASK = {k: np.array([c in chars for c in ALPHABET]) for k, chars in _KIND_
 # first synthetic benchmark run with this model showed two name or code letters misread at 0.88
 # and 0.89 (seeds 900108, 900701), so the benchmark's accepted-misread figure is not independent of
 # it. A confident misread remains possible: seed 700279 (development range) reads a name's 'I' as
-# 'T' at 0.954 (a serifed 'I' whose lower serif fell outside the strip: the line's height was
-# measured short).
+# 'T' at 0.954 (a serifed 'I' whose lower serif fell outside the strip's band).
 SURE_P = 0.9
 UNPROTECTED_P = 0.9
 MIN_CHOSEN_P = 0.15  # a corrected character must be the model's runner-up with at least this
