@@ -301,6 +301,13 @@ class GateDriver:
             self.advance(0.25)
             waited += 0.25
 
+    def wait_for_state(self, state: str, limit_s: float = 4.0, step_s: float = 0.1) -> None:
+        """Advance the clock in small steps until the gate is in *state* (or *limit_s* passed)."""
+        for _ in range(round(limit_s / step_s)):
+            if self.runtime.state == state:
+                return
+            self.advance(step_s)
+
     def command(self, action: str, reason: str = "", issued_by: str | None = None) -> bool:
         """Send a supervisor command through the gate's link, as central would; True if accepted."""
         self._commands += 1

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-BLANK = 36 + 1  # index of the blank class, after the 37 MRZ characters
+from edge.mrz.checkdigit import MRZ_ALPHABET
+
+BLANK = len(MRZ_ALPHABET)  # index of the blank class, after the 37 MRZ characters
 _NEG = -1e30
 
 

@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from edge.mrz.checkdigit import MRZ_ALPHABET as ALPHABET
 from edge.mrz.locate import LINE_HEIGHT_PX, MrzBlock, TextLine, cut_strips
 from edge.mrz.synth import font_paths, random_lines
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
 _HI_PITCH = 32  # render pitch before the source-resolution loss
 _fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
 

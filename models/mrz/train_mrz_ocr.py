@@ -39,8 +39,8 @@ import os
 import sys
 import threading
 import time
-from multiprocessing import Pool
 from collections.abc import Iterator
+from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +48,9 @@ import numpy as np
 log = logging.getLogger("train_mrz_ocr")
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # the product's edge.mrz, and strips.py
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
-BLANK = len(ALPHABET)
+
+from edge.mrz.checkdigit import MRZ_ALPHABET as ALPHABET  # noqa: E402  (after the path above)
+from edge.mrz.ctc import BLANK, best_path  # noqa: E402
 MAX_WIDTH = 704  # widest strip kept: 44 cells read as 36 (the reader's guess can be wrong)
 MAX_TEXT = 44
 LINES_PER_JOB = 50
@@ -176,16 +177,9 @@ def build_model():
 
 
 def greedy_text(logits, widths: np.ndarray) -> list[str]:
-    best = logits.argmax(-1).cpu().numpy()
-    out = []
-    for row, width in zip(best, widths):
-        chars, prev = [], BLANK
-        for k in row[: (int(width) + 3) // 4]:
-            if k != BLANK and k != prev:
-                chars.append(ALPHABET[k])
-            prev = k
-        out.append("".join(chars))
-    return out
+    """The reader's own best-path decoding (edge.mrz.ctc) of each strip's frames, padding left out."""
+    frames = logits.float().cpu().numpy()
+    return ["".join(ALPHABET[k] for k, _ in best_path(row[: (int(width) + 3) // 4])) for row, width in zip(frames, widths)]
 
 
 def held_out(workers: int) -> dict[str, tuple[np.ndarray, list[str]]]:

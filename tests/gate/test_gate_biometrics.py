@@ -216,10 +216,7 @@ def walk_in_on_worker(world: SimWorld) -> None:
     assert wait_real(lambda: rt.state == "entry_open")  # read and checked on the worker
     world.driver.wait_for_door("entry", "open")
     world.hardware.person_enters()
-    for _ in range(100):
-        if rt.state == "inside":
-            break
-        world.driver.advance(0.1)
+    world.driver.wait_for_state("inside", limit_s=10.0)
     assert rt.state == "inside"
 
 

@@ -90,10 +90,7 @@ def test_a_traveler_goes_through_on_the_reader_the_sensor_and_the_camera(engines
             assert wait_real(lambda: rt.state == "entry_open")
             world.driver.wait_for_door("entry", "open")
             world.hardware.person_enters()
-            for _ in range(40):
-                world.driver.advance(0.1)
-                if rt.state == "inside":
-                    break
+            world.driver.wait_for_state("inside")
             assert rt.state == "inside"
             sensor_sim.place_finger(impression("walker", 1)[48:336, 32:288])  # the sensor's 256 x 288 window
             assert wait_real(lambda: rt.state == "face"), (rt.state, [e.event for e in world.events()][-3:],
@@ -128,15 +125,9 @@ def test_a_still_picture_at_the_camera_is_refused_with_the_page_photo_for_the_su
     assert world.runtime.state == "entry_open"
     world.driver.wait_for_door("entry", "open")
     world.hardware.person_enters()
-    for _ in range(40):
-        world.driver.advance(0.1)
-        if world.runtime.state == "inside":
-            break
+    world.driver.wait_for_state("inside")
     world.runtime.place_finger("genuine")  # the simulated finger
-    for _ in range(40):
-        world.driver.advance(0.1)
-        if world.runtime.state == "face":
-            break
+    world.driver.wait_for_state("face")
     stations.step()  # one look, on this thread
     world.driver.advance(2)
     assert world.runtime.state == "awaiting_supervisor"
@@ -165,10 +156,7 @@ def test_a_sample_is_sent_once_per_attempt() -> None:
     world.driver.advance(1)
     world.driver.wait_for_door("entry", "open")
     world.hardware.person_enters()
-    for _ in range(40):
-        world.driver.advance(0.1)
-        if world.runtime.state == "inside":
-            break
+    world.driver.wait_for_state("inside")
     for _ in range(3):
         stations.step()
     assert len(sent) == 1 and isinstance(sent[0], np.ndarray)
