@@ -258,67 +258,115 @@ def _extent(members: list[int], stats: np.ndarray, xs: np.ndarray, glyph_h: floa
     return float(stats[first, cv2.CC_STAT_LEFT]), float(stats[last, cv2.CC_STAT_LEFT] + stats[last, cv2.CC_STAT_WIDTH])
 
 
-def _group(lines: list[TextLine]) -> list[tuple[TextLine, ...]]:
-    """Runs of 2 or 3 consecutive lines of the same extent and spacing: MRZ block candidates."""
-    def similar(a: TextLine, b: TextLine) -> bool:
-        span = max(a.right - a.left, b.right - b.left)
-        gap = (b.intercept + b.slope * b.left) - (a.intercept + a.slope * a.left)
-        return (
-            abs(a.left - b.left) < 0.08 * span and abs(a.right - b.right) < 0.08 * span
-            and 1.0 * a.height < gap < 3.2 * a.height
-        )
+def _spaced(a: TextLine, b: TextLine) -> bool:
+    gap = (b.intercept + b.slope * b.left) - (a.intercept + a.slope * a.left)
+    return 1.0 * a.height < gap < 3.2 * a.height
 
-    groups = []
-    for start in range(len(lines)):
-        run = [lines[start]]
-        for nxt in lines[start + 1 :]:
-            if len(run) == 3 or not similar(run[-1], nxt):
-                break
-            run.append(nxt)
-        if len(run) >= 2:
-            groups.append(tuple(run))
-            if len(run) == 3:
-                groups.append(tuple(run[1:]))
-                groups.append(tuple(run[:2]))
+
+def _same_extent(a: TextLine, b: TextLine) -> bool:
+    span = max(a.right - a.left, b.right - b.left)
+    return abs(a.left - b.left) < 0.08 * span and abs(a.right - b.right) < 0.08 * span and _spaced(a, b)
+
+
+def _one_end_shared(a: TextLine, b: TextLine) -> bool:
+    span = max(a.right - a.left, b.right - b.left)
+    tol = 0.08 * span
+    short, long_ = sorted((a, b), key=lambda ln: ln.right - ln.left)
+    inside = short.left > long_.left - tol and short.right < long_.right + tol
+    return (
+        inside and (short.right - short.left) >= 0.4 * span
+        and (abs(a.left - b.left) < tol or abs(a.right - b.right) < tol) and _spaced(a, b)
+    )
+
+
+def _group(lines: list[TextLine]) -> list[tuple[TextLine, ...]]:
+    """Runs of 2 or 3 consecutive lines of the same extent and spacing: MRZ block candidates.
+
+    Runs whose lines agree at both ends come first. Then runs where they agree at one end only and
+    the shorter line lies inside the longer: a stamp, a hologram or a guilloche stroke across
+    one end of a line breaks its glyphs there, so its measured extent stops short (the Qatar
+    specimen's "SPECIMEN" stamp). ``block_variants`` extends those to the longest line's ends.
+    """
+    groups: list[tuple[TextLine, ...]] = []
+    for similar in (_same_extent, _one_end_shared):
+        for start in range(len(lines)):
+            run = [lines[start]]
+            for nxt in lines[start + 1 :]:
+                if len(run) == 3 or not similar(run[-1], nxt):
+                    break
+                run.append(nxt)
+            runs = [tuple(run)] + ([tuple(run[1:]), tuple(run[:2])] if len(run) == 3 else [])
+            groups += [r for r in runs if len(r) >= 2 and r not in groups]
     return groups
 
 
-def _cut_by_edge(found: list[tuple[TextLine, ...]], width: int) -> bool:
+def block_variants(group: tuple[TextLine, ...]) -> list[tuple[TextLine, ...]]:
+    """The line ends to read a group with: ``aligned`` for lines that agree at both ends; for a
+    line cut short at one end, only every line extended to the group's outer ends."""
+    if all(_same_extent(a, b) for a, b in zip(group, group[1:])):
+        return aligned(group)
+    left, right = min(ln.left for ln in group), max(ln.right for ln in group)
+    return [tuple(TextLine(left, right, ln.slope, ln.intercept, ln.height) for ln in group)]
+
+
+def _cut_at_side(group: tuple[TextLine, ...], width: int) -> bool:
+    """A line of the group runs into the crop's left or right edge (it may have lost glyphs)."""
     edge = LINE_HEIGHT_PX / 2
-    return any(ln.left < edge or ln.right > width - edge for group in found for ln in group)
+    return any(ln.left < edge or ln.right > width - edge for ln in group)
+
+
+def _cut_at_top_or_bottom(lines: tuple[TextLine, ...], crop_h: int) -> bool:
+    """The band a strip samples around a line (1.6 glyph heights, over the lines' shared span and
+    its margins, as ``cut_strips`` takes it) leaves the crop.
+
+    Its glyphs are then cut, and the border fill makes a cut 'N' look like a sure 'U' (a names
+    line has no check digit to catch it): such a line is never read from this crop.
+    """
+    half = 0.8 * float(np.median([ln.height for ln in lines]))
+    left, right = min(ln.left for ln in lines), max(ln.right for ln in lines)
+    pitch = (right - left) / 30  # the widest pitch an MRZ line can have
+    xs = (left - 1.5 * pitch, right + 1.5 * pitch)
+    return any(ln.intercept + ln.slope * x - half < 0 or ln.intercept + ln.slope * x + half > crop_h - 1 for ln in lines for x in xs)
 
 
 def _widened(
-    gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, found: list[tuple[TextLine, ...]],
+    gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, lines: list[TextLine],
     seed: tuple[float, float, float], min_width: float,
 ) -> Iterator[tuple[np.ndarray, list[tuple[TextLine, ...]]]]:
     """The crop's line groups that lie inside it, then (lazily) those of wider crops.
 
     The seed may be only part of a line (a glyph run broken by glare or a fold), and a line cut
     by the crop edge has lost characters. While a line runs into the edge, the next crop centres
-    on the lines found so far and spans 2.2 times as much as they reach (at most twice). The first
-    crop's groups that run into its edge come last.
+    on the lines found so far and spans 2.2 times as much as they reach (at most twice). A line
+    cut at the top or bottom (the seed was the first or last line of a block, or the page is
+    tilted in the crop) also makes the next crop centre on it and its neighbours. The first
+    crop's groups that run into its left or right edge come last: a line may end near the edge
+    without losing a glyph. A group cut at the top or bottom is never yielded.
     """
     length, height, angle = seed
-    original = (crop, found)
+    first: tuple[np.ndarray, list[tuple[TextLine, ...]]] | None = None
     for attempt in range(3):
-        intact = [group for group in found if not _cut_by_edge([group], crop.shape[1])]
+        found = _group(lines)
+        crop_h, crop_w = crop.shape
+        whole = [g for g in found if not _cut_at_top_or_bottom(g, crop_h)]
+        intact = [g for g in whole if not _cut_at_side(g, crop_w)]
+        if first is None:
+            first = (crop, [g for g in whole if _cut_at_side(g, crop_w)])
         if intact:
             yield crop, intact
-        if attempt == 2 or not _cut_by_edge(found, crop.shape[1]):
+        cut_lines = [ln for ln in lines if _cut_at_top_or_bottom((ln,), crop_h)]
+        if attempt == 2 or (len(intact) == len(found) and not cut_lines):
             break
-        lines = [ln for group in found for ln in group]
-        left, right = min(ln.left for ln in lines), max(ln.right for ln in lines)
+        near = [ln for g in found for ln in g] + cut_lines
+        left, right = min(ln.left for ln in near), max(ln.right for ln in near)
         mid_x = (left + right) / 2
-        mid_y = float(np.mean([ln.intercept + ln.slope * mid_x for ln in lines]))
+        mid_y = float(np.mean([ln.intercept + ln.slope * mid_x for ln in near]))
         cx, cy = cv2.invertAffineTransform(matrix) @ np.array([mid_x, mid_y, 1.0])
         length = 2.2 * max(length, (right - left) * height / LINE_HEIGHT_PX)
         crop, matrix = _deskewed_crop(gray, (float(cx), float(cy)), length, height, angle)
-        found = _group(_lines_in_crop(crop, min_width))
-    # a line may end near the crop edge without losing a glyph: the first crop's cut groups last
-    cut = [group for group in original[1] if _cut_by_edge([group], original[0].shape[1])]
-    if cut:
-        yield original[0], cut
+        lines = _lines_in_crop(crop, min_width)
+    if first is not None and first[1]:
+        yield first
 
 
 def find_blocks(image: np.ndarray, *, transpose: bool = False) -> Iterator[MrzBlock]:
@@ -332,14 +380,14 @@ def find_blocks(image: np.ndarray, *, transpose: bool = False) -> Iterator[MrzBl
             continue
         min_width = 0.45 * length * LINE_HEIGHT_PX / height  # the seed's length, in crop pixels
         crop, matrix = _deskewed_crop(gray, centre, length, height, angle)
-        found = _group(_lines_in_crop(crop, min_width))
-        for crop, groups in _widened(gray, crop, matrix, found, (length, height, angle), min_width):
+        lines = _lines_in_crop(crop, min_width)
+        for crop, groups in _widened(gray, crop, matrix, lines, (length, height, angle), min_width):
             # Most lines first: a three-line TD1 also contains two-line sub-blocks.
             for group in sorted(groups, key=lambda g: -len(g)):
                 span = float(np.mean([ln.right - ln.left for ln in group]))
-                for variant in aligned(group):
+                for variant in block_variants(group):
                     yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
-        if found:
+        if _group(lines):
             seen.append(centre)
 
 

@@ -15,11 +15,14 @@ from edge.mrz.locate import (
     STRIP_X_PER_CELL,
     MrzBlock,
     TextLine,
+    _cut_at_top_or_bottom,
+    _group,
     aligned,
+    block_variants,
     cut_strips,
     find_blocks,
 )
-from edge.mrz.synth import font_paths, render_document
+from edge.mrz.synth import font_paths, random_document, render_document
 
 needs_font = pytest.mark.skipif(not font_paths(), reason="OCR-B font missing: apt-get install fonts-ocr-b")
 
@@ -111,3 +114,53 @@ def test_two_disagreeing_lines_are_never_offered_as_measured() -> None:
     assert lines not in variants
     assert all(len({round(ln.left) for ln in v}) == 1 for v in variants)
     assert {v[0].left for v in variants} == {78, 50}
+
+
+def test_a_line_cut_short_at_one_end_still_makes_a_block_with_its_neighbour() -> None:
+    """A stamp over the start of the first line (the Qatar specimen's "SPECIMEN") breaks its
+    glyphs there: the line is found from the stamp's edge on, and ends where the next one ends."""
+    stamped, whole = _line(400, 1250, 100), _line(50, 1250, 160)
+    assert (stamped, whole) in _group([stamped, whole])
+    (only,) = block_variants((stamped, whole))
+    assert [(ln.left, ln.right) for ln in only] == [(50, 1250), (50, 1250)]
+    assert [ln.intercept for ln in only] == [100, 160]
+
+
+def test_lines_that_share_no_end_or_are_short_make_no_block() -> None:
+    assert _group([_line(50, 800, 100), _line(400, 1250, 160)]) == []  # overlapping, no end shared
+    assert _group([_line(1000, 1250, 100), _line(50, 1250, 160)]) == []  # a fifth of the other
+    assert _group([_line(50, 1250, 100), _line(50, 1250, 400)]) == []  # too far apart
+
+
+def test_lines_agreeing_at_both_ends_come_before_those_agreeing_at_one() -> None:
+    top, middle, bottom = _line(50, 1250, 100), _line(52, 1249, 160), _line(600, 1250, 220)
+    groups = _group([top, middle, bottom])
+    assert groups[0] == (top, middle)
+    assert (middle, bottom) in groups[1:]
+    assert block_variants(groups[0]) == aligned(groups[0])
+
+
+@pytest.mark.parametrize(
+    ("line", "cut"),
+    [
+        (TextLine(100, 700, 0.0, 154.0, 28.0), False),
+        (TextLine(100, 700, 0.0, 295.0, 28.0), True),  # a glyph's lower half is below the crop
+        (TextLine(100, 700, 0.0, 12.0, 28.0), True),
+        (TextLine(100, 700, 0.25, 130.0, 28.0), True),  # level at its start, past the bottom at its end
+    ],
+)
+def test_a_line_whose_band_leaves_the_crop_is_cut(line: TextLine, cut: bool) -> None:
+    """Border fill makes a cut 'N' read as a sure 'U', and a names line has no check digit."""
+    assert _cut_at_top_or_bottom((line,), 308) is cut
+
+
+@needs_font
+@pytest.mark.parametrize("seed", [700009, 700024, 700052])
+def test_a_block_is_never_read_from_a_crop_that_cuts_a_line_at_the_top_or_bottom(seed: int) -> None:
+    """Renders whose first crop cuts the TD1's first or last line (the seed line was at the
+    block's edge): the block comes from a crop centred on it instead."""
+    doc = random_document(np.random.default_rng(seed))
+    blocks = list(find_blocks(doc.image))
+    assert any(len(b.lines) == len(doc.lines) for b in blocks)
+    for block in blocks:
+        assert not _cut_at_top_or_bottom(block.lines, block.crop.shape[0])
