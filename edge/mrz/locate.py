@@ -263,6 +263,12 @@ def _spaced(a: TextLine, b: TextLine) -> bool:
     return 1.0 * a.height < gap < 3.2 * a.height
 
 
+def _overlap(a: TextLine, b: TextLine) -> bool:
+    """The lines share at least a third of the shorter one's extent."""
+    shared = min(a.right, b.right) - max(a.left, b.left)
+    return shared > min(a.right - a.left, b.right - b.left) / 3
+
+
 def _same_extent(a: TextLine, b: TextLine) -> bool:
     span = max(a.right - a.left, b.right - b.left)
     return abs(a.left - b.left) < 0.08 * span and abs(a.right - b.right) < 0.08 * span and _spaced(a, b)
@@ -292,6 +298,8 @@ def _group(lines: list[TextLine]) -> list[tuple[TextLine, ...]]:
         for start in range(len(lines)):
             run = [lines[start]]
             for nxt in lines[start + 1 :]:
+                if not _overlap(run[-1], nxt):
+                    continue  # beside it, not below it: text at the page's side, the border fill
                 if len(run) == 3 or not similar(run[-1], nxt):
                     break
                 run.append(nxt)
@@ -482,9 +490,11 @@ def strip_span(block: MrzBlock, n_chars: int) -> StripSpan:
 def cut_strips(block: MrzBlock, n_chars: int, span: StripSpan | None = None) -> np.ndarray:
     """float32 [lines, 1, STRIP_H, W]: each text line straightened along its centre line, ink bright.
 
-    The band is 1.6 glyph heights tall, sampled to STRIP_H rows. Each strip is normalised against
-    its local background (a box mean a few cells wide), so glare or shading along the line does
-    not change how ink looks to the model.
+    The band is 1.6 glyph heights tall, sampled to STRIP_H rows, and centred on the line's ink:
+    a centre line fitted a few pixels off (tight line spacing, a perspective the deskew left)
+    would cut the glyphs' feet, and a serifed 'I' without its lower serif is a sure 'T'. Each
+    strip is normalised against its local background (a box mean a few cells wide), so glare or
+    shading along the line does not change how ink looks to the model.
     """
     span = span if span is not None else strip_span(block, n_chars)
     xs = span.left + (np.arange(span.width, dtype=np.float32) + 0.5) * np.float32((span.right - span.left) / span.width)
@@ -492,12 +502,46 @@ def cut_strips(block: MrzBlock, n_chars: int, span: StripSpan | None = None) -> 
     v = (np.arange(STRIP_H, dtype=np.float32) + 0.5) / STRIP_H - 0.5
     crop = block.crop.astype(np.float32)
     map_x = np.ascontiguousarray(np.broadcast_to(xs[None, :], (STRIP_H, span.width)), np.float32)
+
+    def cut(slope: float, intercept: float) -> np.ndarray:
+        map_y = np.ascontiguousarray((slope * xs + intercept)[None, :] + band * v[:, None], np.float32)
+        strip = cv2.remap(crop, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return normalise_strip(strip)
+
     strips = []
     for line in block.lines:
-        map_y = np.ascontiguousarray((line.slope * xs + line.intercept)[None, :] + band * v[:, None], np.float32)
-        strip = cv2.remap(crop, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        strips.append(normalise_strip(strip))
+        strip = cut(line.slope, line.intercept)
+        rows = _ink_offset_rows(strip, (xs >= line.left) & (xs <= line.right))
+        if rows:
+            strip = cut(line.slope, line.intercept + rows * band / STRIP_H)
+        strips.append(strip)
     return np.stack(strips)[:, None].astype(np.float32)
+
+
+def _ink_offset_rows(strip: np.ndarray, inside: np.ndarray) -> float:
+    """How many rows the line's ink sits below the strip's middle row (0 when within a row or
+    two, or when the ink does not show a clear run of rows).
+
+    The glyphs fill about 1 / 1.6 of the band: the run of rows around the inkiest one whose ink
+    stays above a third of it. A neighbouring line's glyphs at the band's edge are separated
+    from it by the empty rows between the lines.
+    """
+    if inside.sum() < STRIP_X_PER_CELL:
+        return 0.0
+    profile = np.clip(strip[:, inside], 0, None).mean(axis=1)
+    peak = int(np.argmax(profile))
+    if profile[peak] <= 0:
+        return 0.0
+    on = profile >= profile[peak] / 3
+    top, bottom = peak, peak
+    while top > 0 and on[top - 1]:
+        top -= 1
+    while bottom < STRIP_H - 1 and on[bottom + 1]:
+        bottom += 1
+    if not 0.35 * STRIP_H <= bottom - top + 1 <= 0.85 * STRIP_H:
+        return 0.0
+    offset = (top + bottom) / 2 - (STRIP_H - 1) / 2
+    return float(offset) if 2.5 <= abs(offset) <= 0.2 * STRIP_H else 0.0
 
 
 def normalise_strip(strip: np.ndarray) -> np.ndarray:

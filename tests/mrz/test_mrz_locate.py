@@ -164,3 +164,22 @@ def test_a_block_is_never_read_from_a_crop_that_cuts_a_line_at_the_top_or_bottom
     assert any(len(b.lines) == len(doc.lines) for b in blocks)
     for block in blocks:
         assert not _cut_at_top_or_bottom(block.lines, block.crop.shape[0])
+
+
+def test_the_band_is_centred_on_the_line_s_ink_when_its_centre_line_is_off() -> None:
+    """A centre line fitted 4 px low would cut the glyphs' tops (and a serifed 'I' without its
+    lower serif reads as a sure 'T'): the band follows the ink instead."""
+    crop = np.full((200, 800), 200, np.uint8)
+    for x in range(100, 700, 20):
+        crop[50:70, x + 3 : x + 15] = 30  # glyphs 20 px tall, centred on y = 60
+    off = TextLine(left=103.0, right=695.0, slope=0.0, intercept=64.0, height=20.0)
+    strip = cut_strips(MrzBlock(crop=crop, lines=(off,), score=0.0), 30)[0, 0]
+    ink_rows = np.nonzero(strip.mean(axis=1) > 0.5 * strip.mean(axis=1).max())[0]
+    assert abs((ink_rows[0] + ink_rows[-1]) / 2 - (STRIP_H - 1) / 2) <= 1.0
+
+
+def test_a_line_beside_the_block_does_not_split_it() -> None:
+    """Border fill at a crop's side makes streaks that the locator takes for lines; one of them
+    between the MRZ lines' heights must not keep them apart."""
+    top, streak, bottom = _line(640, 1750, 120), _line(0, 400, 150), _line(641, 1748, 170)
+    assert _group([top, streak, bottom])[0] == (top, bottom)
