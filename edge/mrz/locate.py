@@ -6,8 +6,11 @@ gives an angle, the crop around it is deskewed, and the text lines in that crop 
 block of two or three equally long, evenly spaced lines. ICAO 9303 prints the MRZ at a fixed
 pitch, so the lines' first and last glyphs give the pitch for n cells (n = 30, 36 or 44), and each
 line is cut as one strip sampled at a fixed number of columns per cell.
-A page rotated by 90 degrees is found by running the same search on the transposed image; 180
-degrees by reading each block both ways up (see ``reader``).
+A page rotated by 90 degrees is found by running the same search on the image turned by 90
+degrees. At an oblique angle a line's glyphs form a staircase that the horizontal closing joins
+only while they are large and the background is quiet; the image turned by 45 or 135 degrees
+brings such a page near level. 180 degrees is handled by reading each block both ways up (see
+``reader``).
 """
 
 from __future__ import annotations
@@ -377,11 +380,29 @@ def _widened(
         yield first
 
 
-def find_blocks(image: np.ndarray, *, transpose: bool = False) -> Iterator[MrzBlock]:
-    """Candidate MRZ blocks in *image*, most promising seed first, found lazily."""
-    gray = to_gray(image)
-    if transpose:
-        gray = cv2.rotate(gray, cv2.ROTATE_90_CLOCKWISE)
+TURNS = (0, 90, 45, 135)  # degrees clockwise: the searches that together cover every angle
+
+
+def turned(gray: np.ndarray, degrees: int) -> np.ndarray:
+    """*gray* turned clockwise by a multiple of 45 degrees, on a canvas that holds all of it.
+
+    The corners a 45-degree turn leaves empty get the image's median grey: replicated edge
+    pixels would make streaks the locator takes for text lines.
+    """
+    if degrees % 90 == 0:
+        return np.rot90(gray, -(degrees // 90) % 4).copy()
+    h, w = gray.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)
+    side = int(np.ceil((h + w) / np.sqrt(2)))
+    matrix[:, 2] += (side / 2 - w / 2, side / 2 - h / 2)
+    fill = float(np.median(gray))
+    return cv2.warpAffine(gray, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+
+
+def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
+    """Candidate MRZ blocks in *image* turned clockwise by *turn* degrees (one of ``TURNS``),
+    most promising seed first, found lazily."""
+    gray = turned(to_gray(image), turn)
     seen: list[tuple[float, float]] = []
     for centre, length, height, angle in find_seeds(gray):
         if any(abs(centre[0] - c[0]) + abs(centre[1] - c[1]) < 1.5 * height for c in seen):

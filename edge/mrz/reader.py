@@ -4,8 +4,9 @@ locate (edge.mrz.locate) → cut each text line of a block into a strip and reco
 ONNX line model ``mrz-ocrb`` (CTC, loaded through edge.modelstore, checksum verified) → one
 probability row per character (edge.mrz.ctc) → decode with the layout and check digits
 (edge.mrz.decode). Blocks are tried most promising first, upright and upside down, and the image
-transposed when nothing valid is found; the first valid reading wins, else the most probable
-invalid one is returned (never an exception for an unreadable image: ``lines`` is then None).
+turned by 90, then by 45 and 135 degrees while nothing valid is found; the first valid reading
+wins, else the most probable invalid one is returned (never an exception for an unreadable image:
+``lines`` is then None).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from edge.mrz.ctc import best_path, character_rows
 from edge.mrz.decode import Decoded, decode, formats_for
-from edge.mrz.locate import MrzBlock, cut_strips, find_blocks, flipped
+from edge.mrz.locate import TURNS, MrzBlock, cut_strips, find_blocks, flipped
 from edge.mrz.model import Mrz
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,8 @@ class MrzReader:
     def read(self, image: np.ndarray, *, today: date | None = None) -> MrzReading:
         """Read one image (BGR or grey, any size)."""
         best: Decoded | None = None
-        for transpose in (False, True):
-            for count, block in enumerate(find_blocks(image, transpose=transpose)):
+        for turn in TURNS:
+            for count, block in enumerate(find_blocks(image, turn=turn)):
                 if count >= MAX_BLOCKS:
                     break
                 for candidate in (block, flipped(block)):

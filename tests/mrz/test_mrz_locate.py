@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import islice
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from edge.mrz.locate import (
     block_variants,
     cut_strips,
     find_blocks,
+    turned,
 )
 from edge.mrz.synth import font_paths, random_document, render_document
 
@@ -183,3 +185,27 @@ def test_a_line_beside_the_block_does_not_split_it() -> None:
     between the MRZ lines' heights must not keep them apart."""
     top, streak, bottom = _line(640, 1750, 120), _line(0, 400, 150), _line(641, 1748, 170)
     assert _group([top, streak, bottom])[0] == (top, bottom)
+
+
+@needs_font
+def test_a_page_at_an_oblique_angle_on_a_textured_table_is_found_on_the_image_turned_by_135_degrees() -> None:
+    """A small TD1 at about 150 degrees (upside down and oblique) on a coarse background: the
+    line search on the image as it is and turned by 90 degrees finds no three-line block."""
+    doc = random_document(np.random.default_rng(700512))
+
+    def found(turn: int) -> bool:
+        return any(len(b.lines) == 3 for b in islice(find_blocks(doc.image, turn=turn), 12))
+
+    assert not found(0) and not found(90)
+    assert found(135)
+
+
+def test_an_image_turned_by_45_degrees_keeps_all_of_it_on_a_flat_fill() -> None:
+    gray = np.full((100, 300), 200, np.uint8)
+    gray[40:60, 20:280] = 20
+    out = turned(gray, 45)
+    side = int(np.ceil(400 / np.sqrt(2)))
+    assert out.shape == (side, side)
+    assert out[0, 0] == out[-1, -1] == 200  # the median, not replicated edge pixels
+    assert (out < 100).sum() == pytest.approx((gray < 100).sum(), rel=0.1)  # the whole bar is there
+    assert np.array_equal(turned(gray, 90), np.rot90(gray, -1))

@@ -163,3 +163,23 @@ def test_cli_parse_reports_garbage() -> None:
     out = io.StringIO()
     assert mrz_main(["parse", "--json", "hello"], out=out) == 1
     assert "not an MRZ" in json.loads(out.getvalue())["error"]
+
+
+def _turn(image: np.ndarray, degrees: float) -> np.ndarray:
+    """The photo turned counter-clockwise by *degrees*, on a canvas that holds all of it."""
+    h, w = image.shape[:2]
+    side = int(np.hypot(h, w)) + 2
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    matrix[:, 2] += (side / 2 - w / 2, side / 2 - h / 2)
+    return cv2.warpAffine(image, matrix, (side, side), borderMode=cv2.BORDER_CONSTANT, borderValue=(90, 120, 60))
+
+
+@pytest.mark.skipif(not font_paths(), reason="OCR-B font missing: apt-get install fonts-ocr-b")
+@pytest.mark.parametrize("degrees", [45, -45, 135])
+def test_a_document_photographed_at_an_oblique_angle_is_read(reader: MrzReader, degrees: float) -> None:
+    """Halfway between level and upright, and upside down: the locator's angle, the deskew and
+    the upside-down reading together."""
+    lines = compose_td3(**_TAMPER_FIELDS)
+    doc = render_document(np.random.default_rng(720_010), lines, "TD3", pitch_px=(12, 14), max_angle_deg=0.5, full_rotation_p=0.0)
+    reading = reader.read(_turn(doc.image, degrees), today=TODAY)
+    assert reading.valid and reading.lines == lines
