@@ -37,8 +37,19 @@ def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return _fonts[key]
 
 
-def _text(rng: np.random.Generator) -> str:
-    """A line as printed (realistic filler runs) or uniform characters (class balance)."""
+# Characters that differ by a stroke's width, a corner or a serif, most of all at low resolution.
+CONFUSABLE = ("O0DQ", "I1T", "B8", "S5", "Z2", "G6C")
+
+
+def _text(rng: np.random.Generator, confusable_share: float = 0.0) -> str:
+    """A line as printed (realistic filler runs), uniform characters (class balance), or, with
+    *confusable_share*, lines dense in characters the model confuses (O/0/D/Q, I/1/T, ...)
+    printed side by side, so the difference between them is what decides the loss."""
+    if confusable_share and rng.random() < confusable_share:
+        n = int(rng.choice([30, 36, 44]))
+        group = CONFUSABLE[int(rng.integers(len(CONFUSABLE)))]
+        dense = rng.random(n) < 0.6
+        return "".join(str(rng.choice(list(group))) if d else str(rng.choice(list(ALPHABET))) for d in dense)
     if rng.random() < 0.5:
         _, lines = random_lines(rng)
         return str(lines[int(rng.integers(len(lines)))])
@@ -88,9 +99,9 @@ def _page(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return page
 
 
-def strip(rng: np.random.Generator, fonts: list[Path]) -> tuple[np.ndarray, str]:
+def strip(rng: np.random.Generator, fonts: list[Path], confusable_share: float = 0.0) -> tuple[np.ndarray, str]:
     """One rendered MRZ line cut as the reader cuts it: float32 [STRIP_H, W] and its text."""
-    text = _text(rng)
+    text = _text(rng, confusable_share)
     weights = np.array([0.85] + [0.15 / max(1, len(fonts) - 1)] * (len(fonts) - 1))
     font = fonts[int(rng.choice(len(fonts), p=weights / weights.sum()))]
     mask, pitch = _ink_mask(rng, text, font)
@@ -121,11 +132,11 @@ def strip(rng: np.random.Generator, fonts: list[Path]) -> tuple[np.ndarray, str]
     cols = np.nonzero(mask.max(axis=0) > 0.5)[0]
     rows = np.nonzero(mask.max(axis=1) > 0.5)[0]
     if len(cols) == 0 or len(rows) == 0:  # print eroded away entirely: draw again
-        return strip(rng, fonts)
+        return strip(rng, fonts, confusable_share)
     glyph_h = (rows[-1] - rows[0] + 1) * f
     k = LINE_HEIGHT_PX * rng.uniform(0.85, 1.15) / glyph_h  # the seed's height estimate is noisy
     if small.shape[1] * k > 8000:  # ink left only in specks: no line a locator would find
-        return strip(rng, fonts)
+        return strip(rng, fonts, confusable_share)
     crop = cv2.resize(small, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
     scale = f * k
     cell = pitch * scale
@@ -142,10 +153,10 @@ def strip(rng: np.random.Generator, fonts: list[Path]) -> tuple[np.ndarray, str]
     return out, text
 
 
-def generate_strips(seed: int, count: int) -> list[tuple[np.ndarray, str]]:
+def generate_strips(seed: int, count: int, confusable_share: float = 0.0) -> list[tuple[np.ndarray, str]]:
     """*count* lines from one seed, as float16 strips and their text."""
     rng = np.random.default_rng(seed)
     fonts = font_paths()
     if not fonts:
         raise FileNotFoundError("OCR-B font missing (apt-get install fonts-ocr-b)")
-    return [(x.astype(np.float16), t) for x, t in (strip(rng, fonts) for _ in range(count))]
+    return [(x.astype(np.float16), t) for x, t in (strip(rng, fonts, confusable_share) for _ in range(count))]

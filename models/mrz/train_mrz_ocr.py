@@ -19,7 +19,15 @@ Data, all synthetic (no real document image is used for training or for any thre
    most of the data, with the degradations the real specimens show.
 
 Rendering runs in a process pool for the whole run; the trainer starts once --warmup-strips are
-ready and takes in new strips as they arrive, so late steps see data no earlier step saw.
+ready and takes in new strips as they arrive, so late steps see data no earlier step saw. With
+--warmup-strips equal to --capacity (a CPU run), all strips are rendered first and the pool is
+closed, so that rendering does not take the cores from the trainer.
+
+--init continues from a state dict or from the committed ONNX file (no state dict is committed;
+the export's batch norms are folded into its convolutions, so they are loaded as identity plus
+bias and stay frozen). --confusable-share makes that share of the single lines dense in
+characters the model confuses (strips.CONFUSABLE). A CPU run with both is in the model card,
+not adopted.
 
 The model: a small CNN over the 32-pixel-high strip, collapsed to one feature column per 4 input
 columns (3 per character cell), trained with CTC (37 MRZ characters + blank). Warm-up then cosine
@@ -81,10 +89,18 @@ def doc_strips(seed: int) -> list[tuple[np.ndarray, str]]:
     return out
 
 
+CONFUSABLE_SHARE = 0.0  # set in each render process by --confusable-share (Pool initializer)
+
+
+def _set_confusable_share(share: float) -> None:
+    global CONFUSABLE_SHARE
+    CONFUSABLE_SHARE = share
+
+
 def line_strips(seed: int) -> list[tuple[np.ndarray, str]]:
     from strips import generate_strips
 
-    return generate_strips(seed, LINES_PER_JOB)
+    return generate_strips(seed, LINES_PER_JOB, CONFUSABLE_SHARE)
 
 
 def _job(job: tuple[str, int]) -> list[tuple[np.ndarray, str]]:
@@ -176,6 +192,47 @@ def build_model():
     return LineRecogniser()
 
 
+def load_onnx_weights(model, path: Path) -> None:
+    """Continue from a committed ONNX export, whose convolutions have their batch norm folded in.
+
+    Each batch norm becomes the identity plus the folded bias (mean 0, variance 1 - eps, scale
+    1): the network computes exactly what the export does. Those layers must then stay frozen
+    (``set_training``), since batch statistics would undo the folding.
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    init = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    head = {k.removeprefix("inner."): v for k, v in init.items() if k.startswith("inner.")}
+    folded = [v for k, v in init.items() if not k.startswith("inner.")]  # (weight, bias) per convolution, in order
+    convs = [i for i, m in enumerate(model.features) if isinstance(m, torch.nn.Conv2d) and m.bias is None]
+    state = model.state_dict()
+    for j, i in enumerate(convs):
+        weight, bias = folded[2 * j], folded[2 * j + 1]
+        norm = model.features[i + 1]
+        state[f"features.{i}.weight"] = torch.from_numpy(weight.copy())
+        state[f"features.{i + 1}.weight"] = torch.ones(len(bias))
+        state[f"features.{i + 1}.bias"] = torch.from_numpy(bias.copy())
+        state[f"features.{i + 1}.running_mean"] = torch.zeros(len(bias))
+        state[f"features.{i + 1}.running_var"] = torch.full((len(bias),), 1 - norm.eps)
+    state.update({k: torch.from_numpy(v.copy()) for k, v in head.items()})
+    model.load_state_dict(state)
+
+
+def set_training(model, frozen_norm: bool) -> None:
+    """Training mode; batch norms frozen (running statistics, no updates) when *frozen_norm*."""
+    import torch
+
+    model.train()
+    if frozen_norm:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+                for param in m.parameters():
+                    param.requires_grad_(False)
+
+
 def greedy_text(logits, widths: np.ndarray) -> list[str]:
     """The reader's own best-path decoding (edge.mrz.ctc) of each strip's frames, padding left out."""
     frames = logits.float().cpu().numpy()
@@ -211,7 +268,6 @@ def evaluate(model, valid, device) -> dict[str, float]:
                 logits = model(torch.from_numpy(x[i : i + 512]).to(device))
                 got += [g for g in greedy_text(logits, widths[i : i + 512])]
             out[name] = float(np.mean([g == t for g, t in zip(got, texts)]))
-    model.train()
     return out
 
 
@@ -221,15 +277,25 @@ def train(args, buffer: StripBuffer, valid, device: str):
 
     torch.manual_seed(args.seed)
     model = build_model().to(device)
-    if args.init is not None:
+    frozen_norm = args.init is not None and args.init.suffix == ".onnx"
+    if frozen_norm:
+        load_onnx_weights(model, args.init)
+    elif args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location=device))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.max_lr, weight_decay=1e-4)
+    if args.init is not None:
+        log.info("start (%s): held-out lines read exactly %s", args.init.name, evaluate(model, valid, device))
+    set_training(model, frozen_norm)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.max_lr, weight_decay=1e-4)
     budget = args.budget_min * 60
     t_start = time.time()
     step = 0
     accs: dict[str, float] = {}
-    # the whole buffer lives on the device; strips are copied over as they arrive
-    gpu = tuple(torch.zeros(a.shape, dtype=torch.from_numpy(a[:1]).dtype, device=device) for a in (buffer.x, buffer.width, buffer.text, buffer.length))
+    # on a GPU the whole buffer lives on the device and strips are copied over as they arrive
+    arrays = (buffer.x, buffer.width, buffer.text, buffer.length)
+    if device == "cpu":  # no copy: the trainer reads the rows the filler has finished
+        gpu = tuple(torch.from_numpy(a) for a in arrays)
+    else:
+        gpu = tuple(torch.zeros(a.shape, dtype=torch.from_numpy(a[:1]).dtype, device=device) for a in arrays)
     on_device = 0
     while True:
         elapsed = time.time() - t_start
@@ -238,8 +304,9 @@ def train(args, buffer: StripBuffer, valid, device: str):
         if step % 200 == 0 and buffer.count > on_device:
             with buffer.lock:
                 n = buffer.count
-                for dst, src in zip(gpu, (buffer.x, buffer.width, buffer.text, buffer.length)):
-                    dst[on_device:n] = torch.from_numpy(src[on_device:n].copy()).to(device)
+                if device != "cpu":
+                    for dst, src in zip(gpu, arrays):
+                        dst[on_device:n] = torch.from_numpy(src[on_device:n].copy()).to(device)
             on_device = n
         progress = elapsed / budget
         lr = args.max_lr * min(1.0, progress / 0.04) * 0.5 * (1 + np.cos(np.pi * min(1.0, progress)))
@@ -267,6 +334,7 @@ def train(args, buffer: StripBuffer, valid, device: str):
             log.info("step %d, loss %.4f, lr %.2e, %d strips on device (%d rendered), %.0f s", step, float(loss), lr, on_device, buffer.count, elapsed)
         if step % args.eval_every == 0:
             accs = evaluate(model, valid, device)
+            set_training(model, frozen_norm)
             log.info("step %d: held-out lines read exactly %s", step, accs)
             torch.save(model.state_dict(), args.out / "mrz_ocrb.pt")  # survives a run cut short
     accs = evaluate(model, valid, device)
@@ -305,7 +373,8 @@ def main() -> int:
     parser.add_argument("--eval-every", type=int, default=2000)
     parser.add_argument("--max-lr", type=float, default=2e-3)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--init", type=Path, default=None, help="start from this state dict")
+    parser.add_argument("--init", type=Path, default=None, help="start from this state dict, or from an ONNX export (batch norms then stay frozen)")
+    parser.add_argument("--confusable-share", type=float, default=0.0, help="share of single lines dense in O/0/D/Q, I/1/T, B/8, ... (strips.CONFUSABLE)")
     parser.add_argument("--out", type=Path, default=HERE, help="where the model, manifest and state dict go")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -321,11 +390,15 @@ def main() -> int:
     log.info("held-out strips ready (%s) in %.0f s", {k: len(v[2]) for k, v in valid.items()}, time.time() - t0)
     buffer = StripBuffer(args.capacity)
     stop = threading.Event()
-    with Pool(args.workers) as pool:
+    with Pool(args.workers, initializer=_set_confusable_share, initargs=(args.confusable_share,)) as pool:
         filler = threading.Thread(target=fill, args=(buffer, pool, args.seed, args.doc_share, stop), daemon=True)
         filler.start()
         while buffer.count < args.warmup_strips and filler.is_alive():
             time.sleep(1)
+        if args.warmup_strips >= args.capacity:
+            # all data first (a CPU run): the render processes would otherwise take the cores
+            filler.join()
+            pool.terminate()
         log.info("%d strips rendered in %.0f s; training", buffer.count, time.time() - t0)
         model, accs, steps = train(args, buffer, valid, args.device)
         stop.set()
