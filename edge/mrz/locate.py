@@ -289,7 +289,8 @@ def _one_end_shared(a: TextLine, b: TextLine) -> bool:
 
 
 def _group(lines: list[TextLine]) -> list[tuple[TextLine, ...]]:
-    """Runs of 2 or 3 consecutive lines of the same extent and spacing: MRZ block candidates.
+    """Runs of 2 or 3 lines, each below the last, of the same extent and spacing: MRZ block
+    candidates. A line beside the run (overlapping it by less than a third) is passed over.
 
     Runs whose lines agree at both ends come first. Then runs where they agree at one end only and
     the shorter line lies inside the longer: a stamp, a hologram or a guilloche stroke across
@@ -540,8 +541,8 @@ def cut_strips(block: MrzBlock, n_chars: int, span: StripSpan | None = None) -> 
 
 
 def _ink_offset_rows(strip: np.ndarray, inside: np.ndarray) -> float:
-    """How many rows the line's ink sits below the strip's middle row (0 when within a row or
-    two, or when the ink does not show a clear run of rows).
+    """How many rows the line's ink sits below the strip's middle row (0 when it is less than 2.5
+    rows off, more than a fifth of the strip off, or when the ink shows no clear run of rows).
 
     The glyphs fill about 1 / 1.6 of the band: the run of rows around the inkiest one whose ink
     stays above a third of it. A neighbouring line's glyphs at the band's edge are separated
