@@ -17,6 +17,7 @@ Otherwise the raw best guess is returned and reported invalid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 
 import numpy as np
@@ -235,22 +236,31 @@ def _constrained(logp: list[np.ndarray], fmt: str) -> dict[tuple[int, int], int]
     return chosen
 
 
-def _protected(fmt: str) -> set[tuple[int, int]]:
+# The position sets below depend on the format only: computed once, not on every decode.
+@cache
+def _protected(fmt: str) -> frozenset[tuple[int, int]]:
+    """Positions inside a check-digit field, and the check digits themselves."""
     fields, _, comp_pos = PLANS[fmt]
     out = {(line, col) for (line, start, end), check in fields for col in range(start, end)}
     out |= {check for _, check in fields}
     if comp_pos is not None:
         out.add(comp_pos)
-    return out
+    return frozenset(out)
 
 
-def _composite_span(fmt: str) -> set[tuple[int, int]]:
-    return {(line, col) for line, start, end in PLANS[fmt][1] for col in range(start, end)}
-
-
-def _field_members(fmt: str) -> list[set[tuple[int, int]]]:
+@cache
+def _field_members(fmt: str) -> tuple[frozenset[tuple[int, int]], ...]:
     fields = PLANS[fmt][0]
-    return [{(line, col) for col in range(start, end)} | {check} for (line, start, end), check in fields]
+    return tuple(frozenset({(line, col) for col in range(start, end)} | {check}) for (line, start, end), check in fields)
+
+
+@cache
+def _unchecked(fmt: str) -> frozenset[tuple[int, int]]:
+    """Positions no check digit covers, not even the composite."""
+    kinds = LAYOUTS[fmt]
+    composite = {(line, col) for line, start, end in PLANS[fmt][1] for col in range(start, end)}
+    every = {(r, c) for r in range(len(kinds)) for c in range(len(kinds[0]))}
+    return frozenset(every - _protected(fmt) - composite)
 
 
 def _greedy_passes(best: list[np.ndarray], fmt: str, today: date | None) -> bool:
@@ -290,7 +300,7 @@ def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded
         else:
             problems.append("uncertain_correction")
     protected = _protected(fmt)
-    unchecked = {(r, c) for r in range(len(kinds)) for c in range(width)} - protected - _composite_span(fmt)
+    unchecked = _unchecked(fmt)
     # Unprotected characters need the layout-masked probability and some of the model's own:
     # masking renormalises, so a letter the model gave almost nothing (a cell cut one glyph off,
     # or a digit where only letters may stand) would otherwise come out confident. The layout may
@@ -311,7 +321,7 @@ def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded
         if code not in KNOWN_STATE_CODES:
             weak += [(r, c) for c in range(start, start + 3) if per_line[r][c][reading[r][c]] < UNKNOWN_STATE_P]
     members = _field_members(fmt)
-    groups = members + [protected - set().union(*members)]
+    groups = [*members, protected - set().union(*members)]
     for group in groups:
         doubtful = [pos for pos in group if per_line[pos[0]][pos[1]][reading[pos[0]][pos[1]]] < PROTECTED_P]
         if len(doubtful) > 1:

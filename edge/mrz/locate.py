@@ -342,7 +342,7 @@ def _cut_at_top_or_bottom(lines: tuple[TextLine, ...], crop_h: int) -> bool:
 
 
 def _widened(
-    gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, lines: list[TextLine],
+    gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, lines: list[TextLine], found: list[tuple[TextLine, ...]],
     seed: tuple[float, float, float], min_width: float,
 ) -> Iterator[tuple[np.ndarray, list[tuple[TextLine, ...]]]]:
     """The crop's line groups that lie inside it, then (lazily) those of wider crops.
@@ -358,7 +358,8 @@ def _widened(
     length, height, angle = seed
     first: tuple[np.ndarray, list[tuple[TextLine, ...]]] | None = None
     for attempt in range(3):
-        found = _group(lines)
+        if attempt:
+            found = _group(lines)
         crop_h, crop_w = crop.shape
         whole = [g for g in found if not _cut_at_top_or_bottom(g, crop_h)]
         intact = [g for g in whole if not _cut_at_side(g, crop_w)]
@@ -411,13 +412,14 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
         min_width = 0.45 * length * LINE_HEIGHT_PX / height  # the seed's length, in crop pixels
         crop, matrix = _deskewed_crop(gray, centre, length, height, angle)
         lines = _lines_in_crop(crop, min_width)
-        for crop, groups in _widened(gray, crop, matrix, lines, (length, height, angle), min_width):
+        found = _group(lines)
+        for crop, groups in _widened(gray, crop, matrix, lines, found, (length, height, angle), min_width):
             # Most lines first: a three-line TD1 also contains two-line sub-blocks.
             for group in sorted(groups, key=lambda g: -len(g)):
                 span = float(np.mean([ln.right - ln.left for ln in group]))
                 for variant in block_variants(group):
                     yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
-        if _group(lines):
+        if found:
             seen.append(centre)
 
 

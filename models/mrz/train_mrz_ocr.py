@@ -89,31 +89,24 @@ def doc_strips(seed: int) -> list[tuple[np.ndarray, str]]:
     return out
 
 
-CONFUSABLE_SHARE = 0.0  # set in each render process by --confusable-share (Pool initializer)
-
-
-def _set_confusable_share(share: float) -> None:
-    global CONFUSABLE_SHARE
-    CONFUSABLE_SHARE = share
-
-
-def line_strips(seed: int) -> list[tuple[np.ndarray, str]]:
+def line_strips(seed: int, confusable_share: float = 0.0) -> list[tuple[np.ndarray, str]]:
     from strips import generate_strips
 
-    return generate_strips(seed, LINES_PER_JOB, CONFUSABLE_SHARE)
+    return generate_strips(seed, LINES_PER_JOB, confusable_share)
 
 
-def _job(job: tuple[str, int]) -> list[tuple[np.ndarray, str]]:
-    kind, seed = job
+def _job(job: tuple[str, int, float]) -> list[tuple[np.ndarray, str]]:
+    kind, seed, confusable_share = job
     try:
-        return doc_strips(seed) if kind == "doc" else line_strips(seed)
+        return doc_strips(seed) if kind == "doc" else line_strips(seed, confusable_share)
     except Exception:  # a degenerate render must not stop the pool
         logging.getLogger("train_mrz_ocr").exception("render %s %d failed", kind, seed)
         return []
 
 
-def jobs(seed: int, doc_share: float, strips: int) -> Iterator[tuple[str, int]]:
-    """Document and line jobs for about *strips* strips, *doc_share* of them from documents.
+def jobs(seed: int, doc_share: float, strips: int, confusable_share: float = 0.0) -> Iterator[tuple[str, int, float]]:
+    """Document and line jobs for about *strips* strips, *doc_share* of them from documents
+    (kind, seed, and the share of confusable-character lines a line job draws).
 
     Finite: the pool's task feeder takes its whole input at once.
     """
@@ -124,10 +117,10 @@ def jobs(seed: int, doc_share: float, strips: int) -> Iterator[tuple[str, int]]:
     for _ in range(strips // LINES_PER_JOB + 1):
         credit += docs_per_line_job
         while credit >= 1:
-            yield ("doc", doc_seed)
+            yield ("doc", doc_seed, 0.0)
             doc_seed += 1
             credit -= 1
-        yield ("line", line_seed)
+        yield ("line", line_seed, confusable_share)
         line_seed += 1
 
 
@@ -157,8 +150,8 @@ class StripBuffer:
                 self.count += 1
 
 
-def fill(buffer: StripBuffer, pool, seed: int, doc_share: float, stop: threading.Event) -> None:
-    for items in pool.imap_unordered(_job, jobs(seed, doc_share, len(buffer.x)), chunksize=4):
+def fill(buffer: StripBuffer, pool, seed: int, doc_share: float, confusable_share: float, stop: threading.Event) -> None:
+    for items in pool.imap_unordered(_job, jobs(seed, doc_share, len(buffer.x), confusable_share), chunksize=4):
         buffer.add(items)
         if stop.is_set() or buffer.count >= len(buffer.x):
             return
@@ -390,8 +383,8 @@ def main() -> int:
     log.info("held-out strips ready (%s) in %.0f s", {k: len(v[2]) for k, v in valid.items()}, time.time() - t0)
     buffer = StripBuffer(args.capacity)
     stop = threading.Event()
-    with Pool(args.workers, initializer=_set_confusable_share, initargs=(args.confusable_share,)) as pool:
-        filler = threading.Thread(target=fill, args=(buffer, pool, args.seed, args.doc_share, stop), daemon=True)
+    with Pool(args.workers) as pool:
+        filler = threading.Thread(target=fill, args=(buffer, pool, args.seed, args.doc_share, args.confusable_share, stop), daemon=True)
         filler.start()
         while buffer.count < args.warmup_strips and filler.is_alive():
             time.sleep(1)
