@@ -25,9 +25,9 @@ closed, so that rendering does not take the cores from the trainer.
 
 --init continues from a state dict or from the committed ONNX file (no state dict is committed;
 the export's batch norms are folded into its convolutions, so they are loaded as identity plus
-bias and stay frozen). --confusable-share makes that share of the single lines dense in
-characters the model confuses (strips.CONFUSABLE). A CPU run with both is in the model card,
-not adopted.
+bias and keep those statistics; their scale and bias still learn). --confusable-share makes that
+share of the single lines dense in characters the model confuses (strips.CONFUSABLE). A CPU run
+and a GPU run with both are in the model card, neither adopted.
 
 The model: a small CNN over the 32-pixel-high strip, collapsed to one feature column per 4 input
 columns (3 per character cell), trained with CTC (37 MRZ characters + blank). Warm-up then cosine
@@ -189,8 +189,8 @@ def load_onnx_weights(model, path: Path) -> None:
     """Continue from a committed ONNX export, whose convolutions have their batch norm folded in.
 
     Each batch norm becomes the identity plus the folded bias (mean 0, variance 1 - eps, scale
-    1): the network computes exactly what the export does. Those layers must then stay frozen
-    (``set_training``), since batch statistics would undo the folding.
+    1): the network computes exactly what the export does. Those layers must then keep their
+    running statistics (``set_training``), since batch statistics would undo the folding.
     """
     import onnx
     import torch
@@ -214,7 +214,9 @@ def load_onnx_weights(model, path: Path) -> None:
 
 
 def set_training(model, frozen_norm: bool) -> None:
-    """Training mode; batch norms frozen (running statistics, no updates) when *frozen_norm*."""
+    """Training mode; with *frozen_norm*, batch norms keep their running statistics (batch
+    statistics would undo the folding) but their scale and bias still learn, as a per-channel
+    affine after each convolution."""
     import torch
 
     model.train()
@@ -222,8 +224,6 @@ def set_training(model, frozen_norm: bool) -> None:
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.eval()
-                for param in m.parameters():
-                    param.requires_grad_(False)
 
 
 def greedy_text(logits, widths: np.ndarray) -> list[str]:
@@ -366,7 +366,7 @@ def main() -> int:
     parser.add_argument("--eval-every", type=int, default=2000)
     parser.add_argument("--max-lr", type=float, default=2e-3)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--init", type=Path, default=None, help="start from this state dict, or from an ONNX export (batch norms then stay frozen)")
+    parser.add_argument("--init", type=Path, default=None, help="start from this state dict, or from an ONNX export (batch norms then keep their statistics)")
     parser.add_argument("--confusable-share", type=float, default=0.0, help="share of single lines dense in O/0/D/Q, I/1/T, B/8, ... (strips.CONFUSABLE)")
     parser.add_argument("--out", type=Path, default=HERE, help="where the model, manifest and state dict go")
     args = parser.parse_args()
