@@ -73,29 +73,66 @@ def _pixel_of(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> tuple[n
     return ys, xs
 
 
-def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> list[tuple[tuple[float, float], float, float, float]]:
-    """Long thin text blobs as (centre, length, height, angle_deg) in *gray*'s coordinates."""
+Seed = tuple[tuple[float, float], float, float, float]  # centre, length, glyph height, angle (degrees)
+
+
+def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> Iterator[Seed]:
+    """Long thin text blobs as (centre, length, height, angle_deg) in *gray*'s coordinates, found
+    lazily: the second glyph-height guess costs a closing and a labelling, paid only when the
+    reader has not found the MRZ among the first guess's seeds."""
     h, w = gray.shape
     scale = WORK_SIZE_PX / max(h, w)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     mask = _text_mask(small, 25)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    # Join glyphs into lines with a kernel as wide as a typical glyph is tall: the gap between
-    # fixed-pitch MRZ characters scales with the print size, and the image may be any resolution.
-    _, g_labels, g_stats, g_centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, g_labels, g_stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     heights = g_stats[1:, cv2.CC_STAT_HEIGHT]
     widths = g_stats[1:, cv2.CC_STAT_WIDTH]
     areas = g_stats[1:, cv2.CC_STAT_AREA]
-    is_glyph = np.concatenate([[False], (heights >= 5) & (heights <= 80) & (widths <= 1.5 * heights) & (areas >= 12)])
-    # The upper quartile, not the median: specks of texture are glyph-shaped too, but small.
-    glyph_h = float(np.percentile(g_stats[is_glyph, cv2.CC_STAT_HEIGHT], 75)) if is_glyph.any() else 12.0
-    kernel_w = int(np.clip(glyph_h * 1.1, 7, 45)) | 1
+    narrow = np.concatenate([[False], (heights >= 5) & (heights <= 80) & (widths <= 1.5 * heights) & (areas >= 12)])
+    if not narrow.any():
+        guesses = [12.0]
+    else:
+        # The upper quartile first, not the median: specks of texture are glyph-shaped too, but
+        # small. On a coarse background, though, texture blobs as large as the glyphs lift the
+        # upper quartile above the MRZ's glyph height, and a kernel that wide joins the texture
+        # to the lines (calibration render 800482): the median's kernel is tried after it.
+        guesses = [float(q) for q in np.percentile(g_stats[narrow, cv2.CC_STAT_HEIGHT], (75, 50))]
+    seeds: list[Seed] = []
+    kernels: set[int] = set()
+    for glyph_h in guesses:
+        kernel_w = int(np.clip(glyph_h * 1.1, 7, 45)) | 1
+        if kernel_w in kernels:
+            continue
+        kernels.add(kernel_w)
+        for seed in _seeds_joined_at(g_labels, g_stats, narrow, glyph_h, kernel_w, scale)[:max_seeds]:
+            if not any(_same_seed(seed, other) for other in seeds):
+                seeds.append(seed)
+                yield seed
+
+
+def _same_seed(a: Seed, b: Seed) -> bool:
+    """The same line found again by the other closing: searching it twice would only cost time."""
+    (ax, ay), _, ah, _ = a
+    (bx, by), _, bh, _ = b
+    return abs(ax - bx) + abs(ay - by) < 0.5 * ah and abs(ah - bh) < 0.2 * ah
+
+
+def _seeds_joined_at(
+    g_labels: np.ndarray, g_stats: np.ndarray, narrow: np.ndarray, glyph_h: float, kernel_w: int, scale: float,
+) -> list[Seed]:
+    """Seeds from glyph components joined into lines by a closing *kernel_w* wide, most glyphs
+    times length first, in the original image's coordinates."""
+    heights = g_stats[1:, cv2.CC_STAT_HEIGHT]
+    widths = g_stats[1:, cv2.CC_STAT_WIDTH]
+    areas = g_stats[1:, cv2.CC_STAT_AREA]
     # Small or blurred print merges neighbours (runs of '<' above all): keep wide components of
     # glyph height too.
-    narrow = is_glyph.copy()
     merged = (heights >= 0.6 * glyph_h) & (heights <= 1.5 * glyph_h) & (areas >= 0.25 * heights * widths)
-    is_glyph |= np.concatenate([[False], merged])
+    is_glyph = narrow | np.concatenate([[False], merged])
     # Only glyph-sized components are joined: frames, photos and guilloches would bridge lines.
+    # The kernel is as wide as a typical glyph is tall: the gap between fixed-pitch MRZ characters
+    # scales with the print size, and the image may be any resolution.
     glyph_mask = (is_glyph.astype(np.uint8) * 255)[g_labels]
     closed = cv2.morphologyEx(glyph_mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel_w, 1)))
     # Components, not outer contours: a frame around the page would swallow every line inside it.
@@ -137,7 +174,7 @@ def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> list[tuple[tuple[float, 
             continue
         seeds.append(((cx / scale, cy / scale), length / scale, char_h / scale, angle, len(own) * length))
     seeds.sort(key=lambda s: -s[4])
-    return [s[:4] for s in seeds[:max_seeds]]
+    return [s[:4] for s in seeds]
 
 
 def _deskewed_crop(gray: np.ndarray, centre: tuple[float, float], length: float, height: float, angle: float) -> tuple[np.ndarray, np.ndarray]:

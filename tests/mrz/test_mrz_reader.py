@@ -197,3 +197,14 @@ def test_a_refused_reading_reports_the_one_its_check_digits_pass(reader: MrzRead
     assert not reading.valid
     assert reading.lines == doc.lines
     assert reading.failed_checks == ("low_confidence",)
+
+
+@pytest.mark.skipif(not font_paths(), reason="OCR-B font missing: apt-get install fonts-ocr-b")
+@pytest.mark.parametrize("seed", [710_056, 710_523])
+def test_a_page_on_a_coarse_background_is_read(reader: MrzReader, seed: int) -> None:
+    """Texture blobs as large as the glyphs lift the glyph-height estimate, and the closing that
+    joins glyphs into lines, sized from it, then joins the texture to the MRZ: no line was found.
+    The locator now also tries the median glyph height's narrower closing."""
+    doc = random_document(np.random.default_rng(seed))
+    reading = reader.read(doc.image, today=TODAY)
+    assert reading.valid and reading.lines == doc.lines
