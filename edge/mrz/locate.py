@@ -78,8 +78,8 @@ Seed = tuple[tuple[float, float], float, float, float]  # centre, length, glyph 
 
 def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> Iterator[Seed]:
     """Long thin text blobs as (centre, length, height, angle_deg) in *gray*'s coordinates, found
-    lazily: the second glyph-height guess costs a closing and a labelling, paid only when the
-    reader has not found the MRZ among the first guess's seeds."""
+    lazily: each further glyph-height guess costs a closing and a labelling, paid only when the
+    reader has not found the MRZ among the earlier guesses' seeds."""
     h, w = gray.shape
     scale = WORK_SIZE_PX / max(h, w)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -96,8 +96,10 @@ def find_seeds(gray: np.ndarray, max_seeds: int = 8) -> Iterator[Seed]:
         # The upper quartile first, not the median: specks of texture are glyph-shaped too, but
         # small. On a coarse background, though, texture blobs as large as the glyphs lift the
         # upper quartile above the MRZ's glyph height, and a kernel that wide joins the texture
-        # to the lines (calibration render 800482): the median's kernel is tried after it.
-        guesses = [float(q) for q in np.percentile(g_stats[narrow, cv2.CC_STAT_HEIGHT], (75, 50))]
+        # to the lines (calibration render 800482); where small text crowds the page, the MRZ's
+        # glyphs are the tallest. Other quantiles follow, most likely first. On calibration seeds
+        # 800000-800999, (75) alone accepted 943 readings, (75, 50) 950, these four 953.
+        guesses = [float(q) for q in np.percentile(g_stats[narrow, cv2.CC_STAT_HEIGHT], (75, 50, 90, 30))]
     seeds: list[Seed] = []
     kernels: set[int] = set()
     for glyph_h in guesses:

@@ -189,16 +189,11 @@ def test_a_line_beside_the_block_does_not_split_it() -> None:
 
 @needs_font
 def test_a_page_at_an_oblique_angle_on_a_textured_table_is_found_on_the_image_turned_by_135_degrees() -> None:
-    """A small TD1 at about 150 degrees (upside down and oblique) on a coarse background: the
-    line search on the image as it is finds no three-line block. (Turned by 90 degrees, it finds
-    one only with the median glyph height's kernel, 60 degrees off level.)"""
+    """A small TD1 at about 150 degrees (upside down and oblique) on a coarse background. Before
+    the locator tried several glyph heights, the search on the image as it is and turned by 90
+    degrees found no three-line block here; turned by 135 degrees, the lines are level."""
     doc = random_document(np.random.default_rng(700512))
-
-    def found(turn: int) -> bool:
-        return any(len(b.lines) == 3 for b in islice(find_blocks(doc.image, turn=turn), 12))
-
-    assert not found(0)
-    assert found(135)
+    assert any(len(b.lines) == 3 for b in islice(find_blocks(doc.image, turn=135), 12))
 
 
 def test_an_image_turned_by_45_degrees_keeps_all_of_it_on_a_flat_fill() -> None:
