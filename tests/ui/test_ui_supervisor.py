@@ -156,7 +156,9 @@ def test_without_eventsource_the_console_falls_back_to_polling(central, browser)
     gate = central.add_gate("gt-ui02")
     central.ingest(ui.idle_state(gate))
     ui.log_in(browser, central.url, central.add_user("admin"))
-    wait.until(lambda d: d.execute_script("return document.getElementById('link-mode').dataset.mode;") == "polling")
+    # The console may still be loading after the login's redirect: the element may not exist yet.
+    mode = "const link = document.getElementById('link-mode'); return link && link.dataset.mode;"
+    wait.until(lambda d: d.execute_script(mode) == "polling")
     wait.until(lambda d: d.execute_script("return !!document.getElementById('gate-gt-ui02');"))
     browser.execute_script("window.__sameDocument = 'yes';")
     for delivery in ui.hold_messages(gate, "tx-ui-2"):
