@@ -186,9 +186,18 @@ class SimulatedGateHardware(GateHardware):
                 self._emit(HardwareEventKind.EMERGENCY_CLEARED, detail="fire alarm")
 
     def jam_door(self, door: DoorName, jammed: bool = True) -> None:
-        """From now on ``door`` does (or no longer does) stall before reaching its end position."""
+        """From now on ``door`` does (or no longer does) stall before reaching its end position.
+
+        Clearing the jam while the door is still pushing against it lets that movement finish:
+        otherwise it stalled anyway, and an emergency release that found the door already
+        opening left it shut (found by the stateful gate test)."""
         with self._lock:
-            self._doors[door].jammed = jammed
+            sim_door = self._doors[door]
+            pushing = sim_door.jammed and not jammed and sim_door.position == DoorPosition.MOVING
+            resume = sim_door.target if pushing else None
+            sim_door.jammed = jammed
+            if resume is not None:
+                self._start_move(sim_door, resume)
 
     def obstruct_door(self, door: DoorName) -> None:
         """Something the doorway beam misses (a bag, a hand) stops the next close of ``door``."""

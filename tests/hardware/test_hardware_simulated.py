@@ -164,6 +164,23 @@ def test_jammed_door_faults_after_the_timeout_and_recovers(world):
     assert kinds(events) == [(K.DOOR_CLOSED, "entry"), (K.FAULT_CLEARED, None)]
 
 
+def test_a_jam_cleared_mid_movement_lets_the_door_finish(world):
+    """The fire alarm releases a jammed door, which pushes against the jam; once the jam is
+    cleared it opens, also when the alarm comes again while it is still pushing (a release
+    that finds the door already opening does not command it again)."""
+    hw, clock, events = world
+    hw.jam_door("entry")
+    hw.fire_alarm(True)
+    clock.advance(1.0)
+    assert hw.door_positions["entry"] == "moving"
+    hw.fire_alarm(False)
+    hw.jam_door("entry", False)
+    hw.fire_alarm(True)
+    clock.advance(1.0)
+    assert hw.door_positions == {"entry": "open", "exit": "open"}
+    assert (K.DOOR_FAULT, "entry") not in kinds(events)
+
+
 def test_closing_on_a_blocked_doorway_reverses(world):
     hw, clock, events = world
     hw.execute(DoorCommand("entry", OPEN))
