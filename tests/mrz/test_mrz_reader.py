@@ -204,7 +204,7 @@ def test_a_refused_reading_reports_the_one_its_check_digits_pass(reader: MrzRead
 def test_a_page_on_a_coarse_background_is_read(reader: MrzReader, seed: int) -> None:
     """Texture blobs as large as the glyphs lift the glyph-height estimate, and the closing that
     joins glyphs into lines, sized from it, then joins the texture to the MRZ: no line was found.
-    The locator now also tries the median glyph height's narrower closing."""
+    The locator now also tries other glyph heights; the median's narrower closing finds these."""
     doc = random_document(np.random.default_rng(seed))
     reading = reader.read(doc.image, today=TODAY)
     assert reading.valid and reading.lines == doc.lines
