@@ -214,8 +214,9 @@ def _cut_between_rows(mask: np.ndarray) -> None:
     mask[rows] = 0
 
 
-def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
-    """Long text lines in a deskewed crop, top to bottom, with their glyph extents."""
+def _lines_in_crop(crop: np.ndarray, min_width: float, *, rejoin: bool = False) -> list[TextLine]:
+    """Long text lines in a deskewed crop, top to bottom, with their glyph extents; with *rejoin*,
+    also lines that a stroke across them broke into pieces (``_rejoined``)."""
     mask = _text_mask(crop, 2 * LINE_HEIGHT_PX + 1)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     _cut_between_rows(mask)
@@ -236,6 +237,11 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
     closed = cv2.morphologyEx(glyph_mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_HEIGHT_PX | 1, 1)))
     _, line_labels = cv2.connectedComponents(closed, connectivity=8)
     owner = line_labels[_pixel_of(labels, stats, glyphs)]
+    bridges: dict[int, list[int]] = {}
+    if rejoin:
+        too_big = ~is_glyph & (stats[:, cv2.CC_STAT_HEIGHT] >= 0.35 * LINE_HEIGHT_PX)  # not specks
+        too_big[0] = False
+        owner, bridges = _rejoined(owner, glyphs, stats, centroids, np.nonzero(too_big)[0])
     lefts = stats[glyphs, cv2.CC_STAT_LEFT]
     rights = lefts + stats[glyphs, cv2.CC_STAT_WIDTH]
     lines = []
@@ -253,10 +259,77 @@ def _lines_in_crop(crop: np.ndarray, min_width: float) -> list[TextLine]:
         heights = np.array([stats[i, cv2.CC_STAT_HEIGHT] for i in members])
         tall = heights >= 0.7 * np.median(heights)
         slope, intercept = np.polyfit(xs[tall], ys[tall], 1) if tall.sum() >= 2 else (0.0, float(np.mean(ys)))
-        left, right = _extent(members, stats, xs, float(np.percentile(heights, 90)), float(slope), float(intercept))
+        # a stroke that broke the line stands in for the glyphs it swallowed, for the extent only
+        spanned = members + bridges.get(int(j), [])
+        span_xs = np.array([centroids[i][0] for i in spanned])
+        left, right = _extent(spanned, stats, span_xs, float(np.percentile(heights, 90)), float(slope), float(intercept))
         lines.append(TextLine(float(left), float(right), float(slope), float(intercept), float(np.median(heights[tall]))))
     lines.sort(key=lambda ln: ln.intercept + ln.slope * (ln.left + ln.right) / 2)
     return lines
+
+
+def _rejoined(
+    owner: np.ndarray, glyphs: np.ndarray, stats: np.ndarray, centroids: np.ndarray, others: np.ndarray,
+) -> tuple[np.ndarray, dict[int, list[int]]]:
+    """*owner* with the pieces of one text line under one label, and the components bridging them.
+
+    A guilloche stroke across a line touches the glyphs under it, and the merged blob, too tall
+    for a glyph, is left out: the line falls apart into pieces, each too short for an MRZ line
+    (calibration render 800728). Two pieces are one line when the longer one's centre line runs
+    through the other's glyphs and the gap between them is covered by ink that crosses that
+    line: white space there is the end of a line, since an MRZ prints a filler in every cell.
+    """
+    owner = owner.copy()
+    bridges: dict[int, list[int]] = {}
+    if len(others) == 0:
+        return owner, bridges
+    ys = stats[glyphs, cv2.CC_STAT_TOP] + stats[glyphs, cv2.CC_STAT_HEIGHT] / 2
+    xs = centroids[glyphs, 0]
+    lefts = stats[glyphs, cv2.CC_STAT_LEFT].astype(np.float64)
+    rights = lefts + stats[glyphs, cv2.CC_STAT_WIDTH]
+    o_left = stats[others, cv2.CC_STAT_LEFT].astype(np.float64)
+    o_right = o_left + stats[others, cv2.CC_STAT_WIDTH]
+    o_top = stats[others, cv2.CC_STAT_TOP].astype(np.float64)
+    o_bottom = o_top + stats[others, cv2.CC_STAT_HEIGHT]
+    fits: dict[int, tuple[float, float]] = {}
+    for j in np.unique(owner):
+        mine = owner == j
+        if mine.sum() >= 3 and np.ptp(xs[mine]) > 2 * LINE_HEIGHT_PX:
+            slope, intercept = np.polyfit(xs[mine], ys[mine], 1)
+            fits[int(j)] = (float(slope), float(intercept))
+    for a in sorted(fits, key=lambda j: -np.ptp(xs[owner == j])):
+        slope, intercept = fits[a]
+        changed = True
+        while changed:
+            changed = False
+            a_mask = owner == a
+            if not a_mask.any():  # joined to a longer line already
+                break
+            a_left, a_right = lefts[a_mask].min(), rights[a_mask].max()
+            for b in np.unique(owner[~a_mask]):
+                b_mask = owner == b
+                if np.abs(ys[b_mask] - (slope * xs[b_mask] + intercept)).max() >= LINE_HEIGHT_PX / 3:
+                    continue
+                b_left, b_right = lefts[b_mask].min(), rights[b_mask].max()
+                gap = (a_right, b_left) if b_left >= a_right else (b_right, a_left) if a_left >= b_right else None
+                if gap is None or gap[1] - gap[0] > 6 * LINE_HEIGHT_PX:
+                    continue
+                # the blobs in the gap that cross the centre line, and the white left between them
+                mid_y = slope * (o_left + o_right) / 2 + intercept
+                crossing = (o_right > gap[0]) & (o_left < gap[1]) & (o_top < mid_y) & (o_bottom > mid_y)
+                spans = sorted(zip(o_left[crossing], o_right[crossing]))
+                reach, widest = gap[0], 0.0
+                for left, right in spans:
+                    widest, reach = max(widest, left - reach), max(reach, right)
+                widest = max(widest, gap[1] - reach)
+                if not spans or widest > 0.85 * LINE_HEIGHT_PX:
+                    continue
+                owner[b_mask] = a
+                bridges.setdefault(int(a), []).extend(int(i) for i in others[crossing])
+                bridges.setdefault(int(a), []).extend(bridges.pop(int(b), []))
+                changed = True
+                break
+    return owner, bridges
 
 
 def _extent(members: list[int], stats: np.ndarray, xs: np.ndarray, glyph_h: float, slope: float = 0.0, intercept: float | None = None) -> tuple[float, float]:
@@ -445,12 +518,14 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
     most promising seed first, found lazily."""
     gray = turned(to_gray(image), turn)
     seen: list[tuple[float, float]] = []
+    searched: list[tuple[np.ndarray, float, list[TextLine], float]] = []
     for centre, length, height, angle in find_seeds(gray):
         if any(abs(centre[0] - c[0]) + abs(centre[1] - c[1]) < 1.5 * height for c in seen):
             continue
         min_width = 0.45 * length * LINE_HEIGHT_PX / height  # the seed's length, in crop pixels
         crop, matrix = _deskewed_crop(gray, centre, length, height, angle)
         lines = _lines_in_crop(crop, min_width)
+        searched.append((crop, min_width, lines, height))
         found = _group(lines)
         for crop, groups in _widened(gray, crop, matrix, lines, found, (length, height, angle), min_width):
             # Most lines first: a three-line TD1 also contains two-line sub-blocks.
@@ -460,6 +535,19 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
                     yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
         if found:
             seen.append(centre)
+    # Lines a stroke broke into pieces, joined again: only after every plain block, which they
+    # would otherwise displace (joining them first lost readings that were accepted before).
+    for crop, min_width, plain, height in searched:
+        joined = _lines_in_crop(crop, min_width, rejoin=True)
+        if joined == plain:
+            continue
+        known = set(_group(plain))
+        for group in sorted(_group(joined), key=lambda g: -len(g)):
+            if group in known or _cut_at_top_or_bottom(group, crop.shape[0]):
+                continue
+            span = float(np.mean([ln.right - ln.left for ln in group]))
+            for variant in block_variants(group):
+                yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
 
 
 def aligned(lines: tuple[TextLine, ...]) -> list[tuple[TextLine, ...]]:

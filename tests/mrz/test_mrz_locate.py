@@ -18,6 +18,7 @@ from edge.mrz.locate import (
     TextLine,
     _cut_at_top_or_bottom,
     _group,
+    _lines_in_crop,
     aligned,
     block_variants,
     cut_strips,
@@ -205,3 +206,24 @@ def test_an_image_turned_by_45_degrees_keeps_all_of_it_on_a_flat_fill() -> None:
     assert out[0, 0] == out[-1, -1] == 200  # the median, not replicated edge pixels
     assert (out < 100).sum() == pytest.approx((gray < 100).sum(), rel=0.1)  # the whole bar is there
     assert np.array_equal(turned(gray, 90), np.rot90(gray, -1))
+
+
+def test_a_line_a_stroke_broke_into_pieces_is_joined_again() -> None:
+    """A guilloche stroke across the first line merges with the glyphs under it into a blob too
+    tall to be a glyph: the line falls apart into two pieces, each shorter than a line. Joined
+    again only where ink crosses the gap: white space there is the end of a line."""
+    crop = np.full((308, 900), 200, np.uint8)
+    for y in (86, 146, 206):
+        for x in range(50, 850, 20):
+            crop[y : y + 28, x : x + 12] = 30
+    crop[60:140, 400:440] = 30  # the stroke, across the first line only
+    plain = _lines_in_crop(crop, 600)
+    joined = _lines_in_crop(crop, 600, rejoin=True)
+    assert len(plain) == 2 and min(ln.intercept for ln in plain) > 140
+    assert len(joined) == 3
+    first = min(joined, key=lambda ln: ln.intercept)
+    assert first.left <= 60 and first.right >= 840
+
+    crop[60:140, 400:440] = 200  # white space instead: the end of a line, not a break
+    crop[86:114, 380:460] = 200
+    assert len(_lines_in_crop(crop, 600, rejoin=True)) == 2
