@@ -528,11 +528,7 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
         searched.append((crop, min_width, lines, height))
         found = _group(lines)
         for crop, groups in _widened(gray, crop, matrix, lines, found, (length, height, angle), min_width):
-            # Most lines first: a three-line TD1 also contains two-line sub-blocks.
-            for group in sorted(groups, key=lambda g: -len(g)):
-                span = float(np.mean([ln.right - ln.left for ln in group]))
-                for variant in block_variants(group):
-                    yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
+            yield from _blocks(crop, groups, height)
         if found:
             seen.append(centre)
     # Lines a stroke broke into pieces, joined again: only after every plain block, which they
@@ -542,12 +538,17 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
         if joined == plain:
             continue
         known = set(_group(plain))
-        for group in sorted(_group(joined), key=lambda g: -len(g)):
-            if group in known or _cut_at_top_or_bottom(group, crop.shape[0]):
-                continue
-            span = float(np.mean([ln.right - ln.left for ln in group]))
-            for variant in block_variants(group):
-                yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
+        new = [g for g in _group(joined) if g not in known and not _cut_at_top_or_bottom(g, crop.shape[0])]
+        yield from _blocks(crop, new, height)
+
+
+def _blocks(crop: np.ndarray, groups: list[tuple[TextLine, ...]], height: float) -> Iterator[MrzBlock]:
+    """The blocks to read for *groups* of lines in *crop*, most lines first (a three-line TD1 also
+    contains two-line sub-blocks); *height* is the seed's glyph height in the image."""
+    for group in sorted(groups, key=lambda g: -len(g)):
+        span = float(np.mean([ln.right - ln.left for ln in group]))
+        for variant in block_variants(group):
+            yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
 
 
 def aligned(lines: tuple[TextLine, ...]) -> list[tuple[TextLine, ...]]:

@@ -5,8 +5,8 @@ ONNX line model ``mrz-ocrb`` (CTC, loaded through edge.modelstore, checksum veri
 probability row per character (edge.mrz.ctc) → decode with the layout and check digits
 (edge.mrz.decode). Blocks are tried most promising first, upright and upside down, and the image
 turned by 90, then by 45 and 135 degrees while nothing valid is found; the first valid reading
-wins, else the most probable invalid one is returned (never an exception for an unreadable image:
-``lines`` is then None).
+wins. Else a refused one is returned, one whose check digits all pass before the likeliest
+(``_rank``); never an exception for an unreadable image: ``lines`` is then None.
 """
 
 from __future__ import annotations
