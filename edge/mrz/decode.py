@@ -58,7 +58,9 @@ _KIND_MASK = {k: np.array([c in chars for c in ALPHABET]) for k, chars in _KIND_
 # development render 700279, whose serifed 'I' lost its lower serif to a band placed too high and
 # was read as 'T' at 0.954, is now read right: the band follows the ink (edge.mrz.locate).
 # With the locator trying four glyph heights and joining lines a stroke broke (2026-11-28,
-# later): 963 exact and the same 5 wrong; 0.9 accepts 941 exact and that visa 'O'.
+# later): 963 exact and the same 5 wrong; 0.9 accepts 941 exact and that visa 'O'. With lines
+# read short read again over a whole line, and the refused image's block from five cuts: 965
+# exact, the same 5 wrong; 0.9 accepts 942 exact and that visa 'O'.
 SURE_P = 0.9
 UNPROTECTED_P = 0.9
 MIN_CHOSEN_P = 0.15  # a corrected character must be the model's runner-up with at least this

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -48,6 +48,10 @@ class MrzBlock:
     lines: tuple[TextLine, ...]
     score: float
     scale: float = 1.0  # crop pixels per image pixel: how large the print was in the image
+    # The grey image the crop was cut from and the affine matrix from it to the crop: what
+    # ``respanned`` needs to widen the crop past its edges. None for a crop made on its own.
+    source: np.ndarray | None = field(default=None, compare=False, repr=False)
+    to_crop: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -456,8 +460,8 @@ def _cut_at_top_or_bottom(lines: tuple[TextLine, ...], crop_h: int) -> bool:
 def _widened(
     gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, lines: list[TextLine], found: list[tuple[TextLine, ...]],
     seed: tuple[float, float, float], min_width: float,
-) -> Iterator[tuple[np.ndarray, list[tuple[TextLine, ...]]]]:
-    """The crop's line groups that lie inside it, then (lazily) those of wider crops.
+) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple[TextLine, ...]]]]:
+    """The crop, its matrix from *gray* and its line groups that lie inside it; then (lazily) wider crops'.
 
     The seed may be only part of a line (a glyph run broken by glare or a fold), and a line cut
     by the crop edge has lost characters. While a line runs into the edge, the next crop centres
@@ -468,7 +472,7 @@ def _widened(
     without losing a glyph. A group cut at the top or bottom is never yielded.
     """
     length, height, angle = seed
-    first: tuple[np.ndarray, list[tuple[TextLine, ...]]] | None = None
+    first: tuple[np.ndarray, np.ndarray, list[tuple[TextLine, ...]]] | None = None
     for attempt in range(3):
         if attempt:
             found = _group(lines)
@@ -476,9 +480,9 @@ def _widened(
         whole = [g for g in found if not _cut_at_top_or_bottom(g, crop_h)]
         intact = [g for g in whole if not _cut_at_side(g, crop_w)]
         if first is None:
-            first = (crop, [g for g in whole if _cut_at_side(g, crop_w)])
+            first = (crop, matrix, [g for g in whole if _cut_at_side(g, crop_w)])
         if intact:
-            yield crop, intact
+            yield crop, matrix, intact
         cut_lines = [ln for ln in lines if _cut_at_top_or_bottom((ln,), crop_h)]
         if attempt == 2 or (len(intact) == len(found) and not cut_lines):
             break
@@ -490,7 +494,7 @@ def _widened(
         length = 2.2 * max(length, (right - left) * height / LINE_HEIGHT_PX)
         crop, matrix = _deskewed_crop(gray, (float(cx), float(cy)), length, height, angle)
         lines = _lines_in_crop(crop, min_width)
-    if first is not None and first[1]:
+    if first is not None and first[2]:
         yield first
 
 
@@ -518,37 +522,43 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
     most promising seed first, found lazily."""
     gray = turned(to_gray(image), turn)
     seen: list[tuple[float, float]] = []
-    searched: list[tuple[np.ndarray, float, list[TextLine], float]] = []
+    searched: list[tuple[np.ndarray, np.ndarray, float, list[TextLine], float]] = []
     for centre, length, height, angle in find_seeds(gray):
         if any(abs(centre[0] - c[0]) + abs(centre[1] - c[1]) < 1.5 * height for c in seen):
             continue
         min_width = 0.45 * length * LINE_HEIGHT_PX / height  # the seed's length, in crop pixels
         crop, matrix = _deskewed_crop(gray, centre, length, height, angle)
         lines = _lines_in_crop(crop, min_width)
-        searched.append((crop, min_width, lines, height))
+        searched.append((crop, matrix, min_width, lines, height))
         found = _group(lines)
-        for crop, groups in _widened(gray, crop, matrix, lines, found, (length, height, angle), min_width):
-            yield from _blocks(crop, groups, height)
+        for wide, wide_matrix, groups in _widened(gray, crop, matrix, lines, found, (length, height, angle), min_width):
+            yield from _blocks(gray, wide, wide_matrix, groups, height)
         if found:
             seen.append(centre)
     # Lines a stroke broke into pieces, joined again: only after every plain block, which they
     # would otherwise displace (joining them first lost readings that were accepted before).
-    for crop, min_width, plain, height in searched:
+    for crop, matrix, min_width, plain, height in searched:
         joined = _lines_in_crop(crop, min_width, rejoin=True)
         if joined == plain:
             continue
         known = set(_group(plain))
         new = [g for g in _group(joined) if g not in known and not _cut_at_top_or_bottom(g, crop.shape[0])]
-        yield from _blocks(crop, new, height)
+        yield from _blocks(gray, crop, matrix, new, height)
 
 
-def _blocks(crop: np.ndarray, groups: list[tuple[TextLine, ...]], height: float) -> Iterator[MrzBlock]:
-    """The blocks to read for *groups* of lines in *crop*, most lines first (a three-line TD1 also
-    contains two-line sub-blocks); *height* is the seed's glyph height in the image."""
+def _blocks(
+    gray: np.ndarray, crop: np.ndarray, matrix: np.ndarray, groups: list[tuple[TextLine, ...]], height: float,
+) -> Iterator[MrzBlock]:
+    """The blocks to read for *groups* of lines in *crop* (cut from *gray* by *matrix*), most
+    lines first (a three-line TD1 also contains two-line sub-blocks); *height* is the seed's
+    glyph height in the image."""
     for group in sorted(groups, key=lambda g: -len(g)):
         span = float(np.mean([ln.right - ln.left for ln in group]))
         for variant in block_variants(group):
-            yield MrzBlock(crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height)
+            yield MrzBlock(
+                crop=crop, lines=variant, score=span * len(group), scale=LINE_HEIGHT_PX / height,
+                source=gray, to_crop=matrix,
+            )
 
 
 def aligned(lines: tuple[TextLine, ...]) -> list[tuple[TextLine, ...]]:
@@ -601,7 +611,40 @@ def flipped(block: MrzBlock) -> MrzBlock:
         )
         for ln in reversed(block.lines)
     )
-    return MrzBlock(crop=cv2.rotate(block.crop, cv2.ROTATE_180), lines=lines, score=block.score, scale=block.scale)
+    to_crop = None
+    if block.to_crop is not None:  # the turn maps crop pixel (x, y) to (w - 1 - x, h - 1 - y)
+        to_crop = np.array([[-1.0, 0.0, w - 1.0], [0.0, -1.0, h - 1.0]]) @ np.vstack([block.to_crop, [0.0, 0.0, 1.0]])
+    return MrzBlock(
+        crop=cv2.rotate(block.crop, cv2.ROTATE_180), lines=lines, score=block.score, scale=block.scale,
+        source=block.source, to_crop=to_crop,
+    )
+
+
+def respanned(block: MrzBlock, left: float, right: float) -> MrzBlock:
+    """The block with every line running from *left* to *right* (crop x, either may lie outside
+    the crop), its crop widened from the source image where the strips' margins would leave it.
+
+    For lines the locator measured short: glare or a worn edge can hide the first or last
+    characters from the thresholding, though the recogniser, given the span, still reads them.
+    A block without a source keeps its crop (the strips replicate its edge).
+    """
+    h, w = block.crop.shape
+    reach = 0.08 * (right - left)  # the strips' margin (1.2 cells of at least 30) and more
+    pad_left = max(0, int(np.ceil(reach - left)))
+    pad_right = max(0, int(np.ceil(right + reach - (w - 1))))
+    crop, to_crop = block.crop, block.to_crop
+    if (pad_left or pad_right) and block.source is not None and block.to_crop is not None:
+        to_crop = block.to_crop.copy()
+        to_crop[0, 2] += pad_left
+        crop = cv2.warpAffine(
+            block.source, to_crop, (w + pad_left + pad_right, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+        )
+    else:
+        pad_left = 0
+    lines = tuple(
+        TextLine(left + pad_left, right + pad_left, ln.slope, ln.intercept - ln.slope * pad_left, ln.height) for ln in block.lines
+    )
+    return MrzBlock(crop=crop, lines=lines, score=block.score, scale=block.scale, source=block.source, to_crop=to_crop)
 
 
 STRIP_H = 32  # line recogniser input height

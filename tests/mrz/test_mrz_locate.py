@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from itertools import islice
 
+import cv2
 import numpy as np
 import pytest
 
@@ -23,6 +24,8 @@ from edge.mrz.locate import (
     block_variants,
     cut_strips,
     find_blocks,
+    flipped,
+    respanned,
     turned,
 )
 from edge.mrz.synth import font_paths, random_document, render_document
@@ -227,3 +230,42 @@ def test_a_line_a_stroke_broke_into_pieces_is_joined_again() -> None:
     crop[60:140, 400:440] = 200  # white space instead: the end of a line, not a break
     crop[86:114, 380:460] = 200
     assert len(_lines_in_crop(crop, 600, rejoin=True)) == 2
+
+
+def _source_and_block() -> tuple[np.ndarray, MrzBlock]:
+    """A source whose grey level is its x (mod 256) and a block cut from it by a shift of 100."""
+    source = np.tile((np.arange(400) % 256).astype(np.uint8), (120, 1))
+    to_crop = np.array([[1.0, 0.0, -100.0], [0.0, 1.0, -10.0]])
+    crop = source[10:110, 100:300].copy()
+    line = TextLine(left=20.0, right=180.0, slope=0.01, intercept=50.0, height=10.0)
+    return source, MrzBlock(crop=crop, lines=(line,), score=1.0, source=source, to_crop=to_crop)
+
+
+def test_a_block_respanned_past_its_crop_is_cut_again_from_the_source() -> None:
+    """The widened crop holds the source's pixels where the old one ended, and the line still
+    runs through the same source pixels: only the crop's origin moved."""
+    source, block = _source_and_block()
+    wide = respanned(block, -60.0, 180.0)
+    line = wide.lines[0]
+    pad = line.left + 60.0  # how far the crop grew to the left
+    assert pad > 60.0 and wide.crop.shape[0] == block.crop.shape[0]
+    assert wide.crop[0, 0] == 100 - pad  # source column 100 - pad, as the grey level says
+    assert wide.crop[0, int(round(line.left))] == 40  # the new left end: source x 100 - 60
+    # the centre line keeps its source rows: y at the old x is y at the new x
+    old = block.lines[0]
+    assert line.intercept + line.slope * (30.0 + pad) == pytest.approx(old.intercept + old.slope * 30.0)
+    assert np.array_equal(cv2.warpAffine(source, wide.to_crop, wide.crop.shape[::-1]), wide.crop)
+
+
+def test_a_respanned_block_inside_its_crop_or_without_a_source_keeps_its_crop() -> None:
+    _, block = _source_and_block()
+    inside = respanned(block, 40.0, 150.0)
+    assert inside.crop is block.crop and (inside.lines[0].left, inside.lines[0].right) == (40.0, 150.0)
+    loose = MrzBlock(crop=block.crop, lines=block.lines, score=1.0)
+    assert respanned(loose, -60.0, 180.0).crop is block.crop
+
+
+def test_a_flipped_block_keeps_the_matrix_that_cuts_it_from_the_source() -> None:
+    source, block = _source_and_block()
+    upside_down = flipped(block)
+    assert np.array_equal(cv2.warpAffine(source, upside_down.to_crop, upside_down.crop.shape[::-1]), upside_down.crop)
