@@ -18,10 +18,11 @@ import signal
 import sys
 import threading
 from types import FrameType
-
+from typing import Any
 
 from central.db import Database
 from central.errors import CentralError
+from central.events import EventBus
 from central.roles import Role
 from central.settings import CentralSettings, load_settings
 
@@ -166,7 +167,7 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
 def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from waitress.server import create_server
 
-    from central.app import EXT_KEY, create_app, load_central_key
+    from central.app import EXT_BUS, EXT_KEY, create_app, load_central_key
     from central.ingest.gaps import GapResolver
     from central.ingest.mqtt import IngestService
     from central.watchlists.stale import StaleListMonitor
@@ -212,7 +213,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     try:
         stop.wait()
     finally:
-        server.close()
+        close_http(server, app.extensions[EXT_BUS])
         stale_monitor.close()
         if gap_resolver is not None:
             gap_resolver.close()
@@ -221,6 +222,16 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         thread.join(10)
         database.dispose()
     return 0
+
+
+def close_http(server: Any, bus: EventBus) -> None:
+    """Stop a waitress *server* without cutting open console streams mid-write: end the streams
+    (they return at once instead of waiting for their next heartbeat), let waitress's worker
+    threads finish the responses they are writing, then close the sockets. Closed first, a
+    stream's next heartbeat wrote into the closed server and logged a traceback."""
+    bus.close_subscriptions()
+    server.task_dispatcher.shutdown(timeout=5)
+    server.close()
 
 
 _COMMANDS = {

@@ -42,8 +42,13 @@ class Subscription:
 
     def __init__(self, bus: LocalBus) -> None:
         self._bus = bus
-        self._queue: queue.Queue[Notice] = queue.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self._queue: queue.Queue[Notice | None] = queue.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self._closed = threading.Event()
         self.dropped = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
 
     def offer(self, notice: Notice) -> None:
         try:
@@ -53,13 +58,24 @@ class Subscription:
             self.dropped += 1
 
     def get(self, timeout_s: float) -> Notice | None:
+        """The next notice, or None after *timeout_s* or once the subscription is closed."""
+        if self.closed:
+            return None
         try:
             return self._queue.get(timeout=timeout_s)
         except queue.Empty:
             return None
 
     def close(self) -> None:
+        """Leave the bus; a reader blocked in :meth:`get` returns at once."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
         self._bus.unsubscribe(self)
+        try:
+            self._queue.put_nowait(None)  # wakes a get() waiting on the queue
+        except queue.Full:
+            pass  # a full queue wakes it anyway
 
     def __enter__(self) -> Self:
         return self
@@ -72,6 +88,8 @@ class EventBus(Protocol):
     def publish(self, notice: Notice) -> None: ...
 
     def subscribe(self) -> Subscription: ...
+
+    def close_subscriptions(self) -> None: ...
 
 
 class LocalBus:
@@ -97,6 +115,15 @@ class LocalBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(subscription)
+
+    def close_subscriptions(self) -> None:
+        """Close every open subscription, so the event streams reading them finish their
+        responses. A server shutting down calls this first: a stream still waiting for its
+        next heartbeat would otherwise write into a server already closed."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscription in subscribers:
+            subscription.close()
 
     @property
     def subscriber_count(self) -> int:

@@ -131,6 +131,8 @@ def stream_frames(
         deadline = time.monotonic() + max_s
         while time.monotonic() < deadline:
             notice = subscription.get(heartbeat_s)
+            if subscription.closed:
+                return  # the server is shutting down (LocalBus.close_subscriptions)
             if notice is None:
                 yield ": ping\n\n"
                 continue

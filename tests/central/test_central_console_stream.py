@@ -204,3 +204,59 @@ def test_an_abandoned_subscription_does_not_stay_on_the_bus() -> None:
     bus.subscribe()  # dropped at once, never closed: a stream response nobody read
     gc.collect()
     assert bus.subscriber_count == 0
+
+
+def test_closing_the_bus_s_subscriptions_ends_open_streams(database, bus) -> None:
+    """What a server shutting down does first: the stream returns instead of sending another
+    heartbeat (the quiet second here would give five of them before the deadline)."""
+    frames = stream_frames(database, bus.subscribe(), lambda: 0, heartbeat_s=1, max_s=5)
+    assert next(frames).startswith("retry:")
+    bus.close_subscriptions()
+    assert list(frames) == []
+    assert bus.subscriber_count == 0
+
+
+def test_a_reader_waiting_for_a_notice_is_woken_by_close(bus) -> None:
+    import threading
+
+    subscription = bus.subscribe()
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.append(subscription.get(60)))
+    reader.start()
+    subscription.close()
+    reader.join(30)
+    assert not reader.is_alive() and got == [None]
+    assert subscription.get(60) is None  # closed: never waits again
+
+
+def test_the_server_closes_with_a_stream_open_and_no_write_after_close(database, bus, caplog) -> None:
+    """``autogate central serve`` on SIGTERM with a console open: the stream ends its response
+    and waitress closes without a worker writing into the closed server (it logged an
+    OSError traceback from the stream's next heartbeat)."""
+    import logging
+    import threading
+    import urllib.request
+
+    from flask import Flask, Response
+    from waitress.server import create_server
+
+    from central.cli import close_http
+
+    app = Flask(__name__)
+    app.add_url_rule(
+        "/stream", "stream",
+        # no heartbeat is due while the test runs: one in *rest* was sent after the close
+        lambda: Response(stream_frames(database, bus.subscribe(), lambda: 0, heartbeat_s=20, max_s=10), mimetype="text/event-stream"),
+    )
+    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    caplog.set_level(logging.WARNING, logger="waitress")
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.effective_port}/stream", timeout=30) as response:
+        assert response.readline().startswith(b"retry:")
+        close_http(server, bus)
+        rest = response.read()  # the response ends: chunked encoding's last chunk, then EOF
+    thread.join(10)
+    assert b"ping" not in rest
+    assert bus.subscriber_count == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

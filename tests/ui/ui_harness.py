@@ -153,6 +153,8 @@ class RecordingPublisher:
 def running_central(tmp: Path) -> Iterator[Central]:
     from waitress.server import create_server
 
+    from central.cli import close_http
+
     url = f"sqlite:///{tmp / 'central.db'}"
     database = Database(url)
     database.create_all()
@@ -172,7 +174,7 @@ def running_central(tmp: Path) -> Iterator[Central]:
     try:
         yield Central(f"http://127.0.0.1:{server.effective_port}", database, worker, publisher)
     finally:
-        server.close()
+        close_http(server, bus)
         thread.join(5)
         database.dispose()
 
