@@ -201,8 +201,8 @@ MIN_SEEN_SHARE = 0.6  # of a line's characters read, for the rest to be looked f
 
 @dataclass(frozen=True)
 class Partial:
-    """A block whose lines were read more than MAX_FORCED characters short of every MRZ length
-    it may have, from strips cut over *span*: a candidate for ``_completions``."""
+    """A block whose lines, cut over *span*, were read more than MAX_FORCED characters short of
+    a length its MRZ may have: a candidate for ``_completions``."""
 
     block: MrzBlock
     paths: tuple[list[tuple[int, int]], ...]  # each line's best path: (class, peak frame)
