@@ -218,9 +218,19 @@ def _cut_between_rows(mask: np.ndarray) -> None:
     mask[rows] = 0
 
 
-def _lines_in_crop(crop: np.ndarray, min_width: float, *, rejoin: bool = False) -> list[TextLine]:
-    """Long text lines in a deskewed crop, top to bottom, with their glyph extents; with *rejoin*,
-    also lines that a stroke across them broke into pieces (``_rejoined``)."""
+@dataclass(frozen=True)
+class CropGlyphs:
+    """A crop's glyph-sized components and the line each was joined into (``owner``, by a
+    horizontal closing): what its text lines are built from, plainly or rejoined."""
+
+    stats: np.ndarray
+    centroids: np.ndarray
+    is_glyph: np.ndarray  # per component
+    glyphs: np.ndarray  # ids of the glyph components
+    owner: np.ndarray  # per glyph: its line's label
+
+
+def _glyphs_in_crop(crop: np.ndarray) -> CropGlyphs:
     mask = _text_mask(crop, 2 * LINE_HEIGHT_PX + 1)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     _cut_between_rows(mask)
@@ -234,16 +244,30 @@ def _lines_in_crop(crop: np.ndarray, min_width: float, *, rejoin: bool = False) 
     is_glyph[0] = False
     glyphs = np.nonzero(is_glyph)[0]
     if len(glyphs) == 0:
-        return []
+        return CropGlyphs(stats, centroids, is_glyph, glyphs, np.zeros(0, np.int32))
     glyph_mask = (is_glyph.astype(np.uint8) * 255)[labels]
     # odd kernel widths: OpenCV's closing with an even one shifts the result by a pixel, and a
     # glyph's own pixel could then fall outside its line
     closed = cv2.morphologyEx(glyph_mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_HEIGHT_PX | 1, 1)))
     _, line_labels = cv2.connectedComponents(closed, connectivity=8)
-    owner = line_labels[_pixel_of(labels, stats, glyphs)]
+    return CropGlyphs(stats, centroids, is_glyph, glyphs, line_labels[_pixel_of(labels, stats, glyphs)])
+
+
+def _lines_in_crop(crop: np.ndarray, min_width: float, *, rejoin: bool = False) -> list[TextLine]:
+    """Long text lines in a deskewed crop, top to bottom, with their glyph extents; with *rejoin*,
+    also lines that a stroke across them broke into pieces (``_rejoined``)."""
+    return _lines_of(_glyphs_in_crop(crop), min_width, rejoin=rejoin)
+
+
+def _lines_of(found: CropGlyphs, min_width: float, *, rejoin: bool = False) -> list[TextLine]:
+    """``_lines_in_crop`` from a crop already labelled: the rejoined lines come from the same
+    labelling as the plain ones."""
+    stats, centroids, glyphs, owner = found.stats, found.centroids, found.glyphs, found.owner
+    if len(glyphs) == 0:
+        return []
     bridges: dict[int, list[int]] = {}
     if rejoin:
-        too_big = ~is_glyph & (stats[:, cv2.CC_STAT_HEIGHT] >= 0.35 * LINE_HEIGHT_PX)  # not specks
+        too_big = ~found.is_glyph & (stats[:, cv2.CC_STAT_HEIGHT] >= 0.35 * LINE_HEIGHT_PX)  # not specks
         too_big[0] = False
         owner, bridges = _rejoined(owner, glyphs, stats, centroids, np.nonzero(too_big)[0])
     lefts = stats[glyphs, cv2.CC_STAT_LEFT]
@@ -522,14 +546,15 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
     most promising seed first, found lazily."""
     gray = turned(to_gray(image), turn)
     seen: list[tuple[float, float]] = []
-    searched: list[tuple[np.ndarray, np.ndarray, float, list[TextLine], float]] = []
+    searched: list[tuple[np.ndarray, np.ndarray, float, CropGlyphs, list[TextLine], float]] = []
     for centre, length, height, angle in find_seeds(gray):
         if any(abs(centre[0] - c[0]) + abs(centre[1] - c[1]) < 1.5 * height for c in seen):
             continue
         min_width = 0.45 * length * LINE_HEIGHT_PX / height  # the seed's length, in crop pixels
         crop, matrix = _deskewed_crop(gray, centre, length, height, angle)
-        lines = _lines_in_crop(crop, min_width)
-        searched.append((crop, matrix, min_width, lines, height))
+        glyphs = _glyphs_in_crop(crop)
+        lines = _lines_of(glyphs, min_width)
+        searched.append((crop, matrix, min_width, glyphs, lines, height))
         found = _group(lines)
         for wide, wide_matrix, groups in _widened(gray, crop, matrix, lines, found, (length, height, angle), min_width):
             yield from _blocks(gray, wide, wide_matrix, groups, height)
@@ -537,8 +562,8 @@ def find_blocks(image: np.ndarray, *, turn: int = 0) -> Iterator[MrzBlock]:
             seen.append(centre)
     # Lines a stroke broke into pieces, joined again: only after every plain block, which they
     # would otherwise displace (joining them first lost readings that were accepted before).
-    for crop, matrix, min_width, plain, height in searched:
-        joined = _lines_in_crop(crop, min_width, rejoin=True)
+    for crop, matrix, min_width, glyphs, plain, height in searched:
+        joined = _lines_of(glyphs, min_width, rejoin=True)
         if joined == plain:
             continue
         known = set(_group(plain))
