@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import (
+from central_support import (
     CENTRAL_KEY,
     NOW_MS,
     NOW_S,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import CENTRAL_KEY, NOW_S, TEST_PASSWORD, act_as, add_user, demo_settings
+from central_support import CENTRAL_KEY, NOW_S, TEST_PASSWORD, act_as, add_user, demo_settings
 from flask.testing import FlaskClient
 from sqlalchemy import select
 

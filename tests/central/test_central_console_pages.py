@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import NOW_S, TRAVELER, FakeGate, act_as, ingest, register
+from central_support import NOW_S, TRAVELER, FakeGate, act_as, ingest, register
 
 import central
 from central.i18n import translate

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import (
+from central_support import (
     CENTRAL_KEY,
     NOW_MS,
     NOW_S,

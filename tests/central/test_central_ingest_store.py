@@ -11,7 +11,7 @@ import threading
 from datetime import UTC
 
 import pytest
-from conftest import (
+from central_support import (
     NOW_MS,
     NOW_S,
     FakeGate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from conftest import (
+from central_support import (
     NOW_MS,
     TRAVELER,
     FakeGate,

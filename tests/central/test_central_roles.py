@@ -7,7 +7,7 @@ intended) fails here instead of shipping open.
 from __future__ import annotations
 
 import pytest
-from conftest import CENTRAL_KEY, act_as, demo_settings
+from central_support import CENTRAL_KEY, act_as, demo_settings
 from flask import Blueprint, Flask
 
 from central.roles import ALL_ROLES, PUBLIC, Role, declared_roles

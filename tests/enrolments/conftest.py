@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from enr_support import NOW_S, make_database
+from enr_support import GATE_ID, NOW_S, make_database
 from flask import Flask
 
 from central.app import create_app
@@ -17,7 +17,6 @@ from protocol.keys import KeyPair, generate_keypair
 
 CENTRAL_KEY = generate_keypair()
 GATE_KEY = generate_keypair()
-GATE_ID = "gt-cgk-d01"
 
 
 @pytest.fixture

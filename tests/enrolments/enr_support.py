@@ -15,6 +15,7 @@ from central.models import User
 
 NOW_S = 1_790_000_000.0
 NOW_MS = int(NOW_S * 1000)
+GATE_ID = "gt-cgk-d01"  # the gate the conftest registers
 
 
 def face_b64(seed: int = 1) -> str:

@@ -10,8 +10,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import numpy as np
 import pytest
-from conftest import GATE_ID
-from enr_support import NOW_MS, NOW_S, enrolment, face_b64, iso_record
+from enr_support import GATE_ID, NOW_MS, NOW_S, enrolment, face_b64, iso_record
 from flask import Flask
 
 from central.db import Database
