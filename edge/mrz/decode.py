@@ -120,6 +120,8 @@ Field = tuple[tuple[int, int, int], tuple[int, int]]
 
 # Transition tables for the checksum DP over states s = 10 * field_sum + composite_sum.
 _RESIDUE_MASK = (_VALUES % 10)[None, :] == np.arange(10)[:, None]  # [residue, char]
+# [char, other]: the other characters a check digit cannot tell from char (same value mod 10)
+_ALIASES = ((_VALUES % 10)[:, None] == (_VALUES % 10)[None, :]) & ~np.eye(len(ALPHABET), dtype=bool)
 
 
 def _source_table(wf: int, wc: int) -> np.ndarray:
@@ -267,13 +269,14 @@ def _unchecked(fmt: str) -> frozenset[tuple[int, int]]:
     return frozenset(every - _protected(fmt) - composite)
 
 
-def _greedy_passes(best: list[np.ndarray], fmt: str, today: date | None) -> bool:
+def _greedy_parse(best: list[np.ndarray], fmt: str, today: date | None) -> Mrz | None:
+    """The model's own best guess parsed, when it passes every check digit as *fmt*."""
     lines = tuple("".join(ALPHABET[k] for k in row) for row in best)
     try:
         mrz = parse_mrz(lines, today=today)
     except MrzFormatError:
-        return False
-    return mrz.valid and mrz.format == fmt
+        return None
+    return mrz if mrz.valid and mrz.format == fmt else None
 
 
 def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded:
@@ -287,7 +290,8 @@ def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded
     problems: list[str] = []
     # The DP below finds the likeliest reading that passes every check digit: when the model's
     # own best guess already passes, that is it, and the search (the costliest step) is skipped.
-    chosen = None if _greedy_passes(best, fmt, today) else _constrained(logp, fmt)
+    greedy = _greedy_parse(best, fmt, today)
+    chosen = None if greedy is not None else _constrained(logp, fmt)
     if chosen is not None:
         changed = {pos for pos, k in chosen.items() if best[pos[0]][pos[1]] != k}
         unsure_ok = all(
@@ -312,7 +316,8 @@ def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded
     raw = [probs[i * width : (i + 1) * width] for i in range(len(kinds))]
     # A row whose characters hold little probability at all stands for a character the line
     # recogniser did not see (its frame was mostly blank): one forced in to make up the length.
-    weak = [(r, c) for r in range(len(kinds)) for c in range(width) if raw[r][c].sum() < PRESENT_P]
+    present = probs[: len(kinds) * width].reshape(len(kinds), width, -1).sum(axis=2)
+    weak = [(int(r), int(c)) for r, c in zip(*np.nonzero(present < PRESENT_P))]
     weak += [
         (r, c) for r in range(len(kinds)) for c in range(width)
         if (r, c) not in protected and (
@@ -336,10 +341,7 @@ def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded
     # A check digit cannot tell apart characters whose values differ by a multiple of 10 (Q/6/G,
     # K/U/A/0, ...): inside a check-digit field those alternatives must be unlikely on their own.
     for r, c in protected:
-        k = reading[r][c]
-        same = _VALUES % 10 == _VALUES[k] % 10
-        same[k] = False
-        if per_line[r][c][same].sum() > ALIAS_P:
+        if per_line[r][c][_ALIASES[reading[r][c]]].sum() > ALIAS_P:
             weak.append((r, c))
     if weak:
         problems.append("low_confidence")
@@ -348,11 +350,12 @@ def decode(probs: np.ndarray, fmt: str, *, today: date | None = None) -> Decoded
     chosen_p = np.array([per_line[r][c][reading[r][c]] for r in range(len(kinds)) for c in range(width)])
     confidence = float(np.exp(np.sum(np.log(np.maximum(chosen_p, 1e-12)))))
     mean_logp = float(np.mean(np.log(np.maximum(chosen_p, 1e-12))))
-    try:
-        mrz: Mrz | None = parse_mrz(lines, today=today)
-    except MrzFormatError:
-        mrz = None
-        problems.append("format")
+    mrz: Mrz | None = greedy  # nothing was changed when the model's own guess passed
+    if greedy is None:
+        try:
+            mrz = parse_mrz(lines, today=today)
+        except MrzFormatError:
+            problems.append("format")
     failed = tuple(mrz.failed_checks if mrz else ()) + tuple(problems)
     valid = bool(mrz is not None and mrz.valid and mrz.format == fmt and not problems)
     return Decoded(
