@@ -65,6 +65,9 @@ def _text_mask(gray: np.ndarray, block: int) -> np.ndarray:
     return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
 
 
+_FIRST_COLUMNS = 32  # of a component's box, searched for its top row's first pixel at once (``_pixel_of``)
+
+
 def _pixel_of(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(ys, xs) of one pixel of each component in *ids*: its leftmost pixel on its top row.
 
@@ -76,11 +79,18 @@ def _pixel_of(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> tuple[n
     if len(ids) == 0:
         return ys, ys.copy()
     lefts = stats[ids, cv2.CC_STAT_LEFT]
-    # the first pixel of label i on row ys[i] lies inside its box's columns: one vectorised
-    # search of those columns only (a search of whole rows cost as much as the labelling)
-    cols = lefts[:, None] + np.arange(int(stats[ids, cv2.CC_STAT_WIDTH].max()))
+    # The first pixel of label i on row ys[i] lies inside its box's columns, nearly always in
+    # the first few: one vectorised search of those (a search of whole rows cost as much as
+    # the labelling), then the rest of the box for the few not found there (a run of fillers
+    # merged into one blob, whose top row starts at the first filler's tip).
+    cols = lefts[:, None] + np.arange(_FIRST_COLUMNS)
     np.minimum(cols, labels.shape[1] - 1, out=cols)
-    return ys, lefts + np.argmax(labels[ys[:, None], cols] == ids[:, None], axis=1)
+    hits = labels[ys[:, None], cols] == ids[:, None]
+    xs = lefts + np.argmax(hits, axis=1)
+    for j in np.nonzero(~hits.any(axis=1))[0]:
+        row = labels[ys[j], lefts[j] : lefts[j] + stats[ids[j], cv2.CC_STAT_WIDTH]]
+        xs[j] = lefts[j] + int(np.argmax(row == ids[j]))
+    return ys, xs
 
 
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:

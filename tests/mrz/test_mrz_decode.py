@@ -174,3 +174,15 @@ def test_a_nationality_that_is_no_known_state_code_must_be_read_surely() -> None
     assert result.lines == unknown
     assert not result.valid and "low_confidence" in result.failed_checks
     assert decode(_sure(unknown), "TD3", today=TODAY).valid  # a sure reading of a new code is kept
+
+
+@pytest.mark.parametrize("row", [44 + 3, 44 + 9])  # inside the document number; its check digit
+def test_a_character_the_recogniser_barely_saw_is_not_accepted(row: int) -> None:
+    """A row whose characters share less than half the probability (the rest went to blank)
+    stands for a character forced in to make up the length, even where its check digit passes."""
+    lines = compose_td3(**FIELDS)
+    probs = _sure(lines)
+    probs[row] *= 0.4
+    result = decode(probs, "TD3", today=TODAY)
+    assert result.lines == lines and not result.valid and "low_confidence" in result.failed_checks
+    assert decode(_sure(lines), "TD3", today=TODAY).valid

@@ -17,9 +17,12 @@ from edge.mrz.locate import (
     STRIP_X_PER_CELL,
     MrzBlock,
     TextLine,
+    _components,
     _cut_at_top_or_bottom,
+    _extent,
     _group,
     _lines_in_crop,
+    _pixel_of,
     aligned,
     block_variants,
     cut_strips,
@@ -269,3 +272,50 @@ def test_a_flipped_block_keeps_the_matrix_that_cuts_it_from_the_source() -> None
     source, block = _source_and_block()
     upside_down = flipped(block)
     assert np.array_equal(cv2.warpAffine(source, upside_down.to_crop, upside_down.crop.shape[::-1]), upside_down.crop)
+
+
+def test_a_components_first_top_row_pixel_is_found_wherever_it_lies_in_its_box() -> None:
+    """Near the box's left edge (searched at once) and far from it: a wedge whose top row starts
+    80 columns in, as a run of merged fillers' does at the first filler's tip."""
+    mask = np.zeros((40, 200), np.uint8)
+    mask[5:15, 10:20] = 255  # a square: its top row starts at its left edge
+    for y in range(20, 36):  # a wedge widening downwards: top row at x 90, box from x 30
+        mask[y, 90 - 4 * (y - 20) : 100] = 255
+    mask[2, 150:152] = 255
+    mask[3:30, 140:160] = 255
+    _, labels, stats, _ = _components(mask)
+    ids = np.arange(1, stats.shape[0])
+    ys, xs = _pixel_of(labels, stats, ids)
+    whole_rows = np.argmax(labels[ys] == ids[:, None], axis=1)  # the plain search of whole rows
+    assert np.array_equal(xs, whole_rows) and np.all(labels[ys, xs] == ids)
+    assert sorted(zip(ys.tolist(), xs.tolist())) == [(2, 150), (5, 10), (20, 90)]
+
+
+def test_more_components_than_16_bit_labels_hold_are_labelled_with_32_bits() -> None:
+    mask = np.zeros((600, 600), np.uint8)
+    mask[::2, ::2] = 255  # 90,000 isolated pixels, 8-connected to none
+    count, labels, stats, _ = _components(mask)
+    assert count == 90_001 and labels.dtype == np.int32 and labels[598, 598] == 90_000
+    small_count, small_labels, small_stats, _ = _components(mask[:100, :100])
+    assert small_count == 2_501 and small_labels.dtype == np.uint16
+    assert np.array_equal(small_stats, cv2.connectedComponentsWithStats(mask[:100, :100], connectivity=8)[2])
+
+
+def test_a_line_extent_is_its_longest_run_without_a_wide_gap() -> None:
+    """Runs split where white space is wider than 0.85 of a glyph height; the longest run wins,
+    the first of equally long ones."""
+    def stats_of(boxes: list[tuple[int, int]]) -> np.ndarray:  # (left, width) of 20 px tall glyphs
+        out = np.zeros((len(boxes) + 1, 5), np.int32)
+        for i, (left, width) in enumerate(boxes, 1):
+            out[i] = (left, 0, width, 20, width * 20)
+        return out
+
+    run_a = [(10 + 14 * i, 10) for i in range(4)]  # 4 glyphs, then a 40 px gap
+    run_b = [(110 + 14 * i, 10) for i in range(6)]  # 6 glyphs
+    stats = stats_of(run_a + run_b)
+    members = np.arange(1, stats.shape[0])
+    xs = stats[members, 0] + 5.0
+    assert _extent(members, stats, xs, 20.0) == (110.0, 110.0 + 14 * 5 + 10)
+    tied = stats_of(run_a + [(110 + 14 * i, 10) for i in range(4)])
+    members = np.arange(1, tied.shape[0])
+    assert _extent(members, tied, tied[members, 0] + 5.0, 20.0) == (10.0, 10.0 + 14 * 3 + 10)
