@@ -35,6 +35,18 @@ from edge.mrz.synth import random_document
 
 SYNTHETIC_SEED0 = 900_000  # training uses seeds 1000..; these never overlap
 TODAY = date(2026, 1, 1)
+# Print size of the MRZ in the image, as character pitch in pixels. ICAO 9303 prints ten
+# characters an inch, so the pitch in pixels times ten is the capture's dots per inch: a page
+# reader scans at 300 dpi or more, a camera a few feet away may give under 100.
+PITCH_BANDS = ((0.0, 8.0), (8.0, 10.0), (10.0, 12.0), (12.0, 16.0), (16.0, float("inf")))
+
+
+def pitch_band(lo: float, hi: float) -> str:
+    if hi == float("inf"):
+        return f"ours, synthetic, pitch {lo:.0f} px or more ({10 * lo:.0f} dpi or more)"
+    if lo == 0:
+        return f"ours, synthetic, pitch under {hi:.0f} px (under {10 * hi:.0f} dpi)"
+    return f"ours, synthetic, pitch {lo:.0f}-{hi:.0f} px ({10 * lo:.0f}-{10 * hi:.0f} dpi)"
 
 
 @dataclass
@@ -138,12 +150,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.synthetic:
         syn = [Tally(f"ours, synthetic (seeds {SYNTHETIC_SEED0}+)")]
+        by_pitch = [Tally(pitch_band(lo, hi)) for lo, hi in PITCH_BANDS]
         syn_peer = Tally("PassportEye 2.2.2, synthetic subset")
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(args.synthetic):
                 doc = random_document(np.random.default_rng(SYNTHETIC_SEED0 + i))
                 got, valid, ms = ours(reader, doc.image)
                 syn[0].add(f"seed {SYNTHETIC_SEED0 + i}", doc.lines, True, got, valid, ms)
+                band = next(j for j, (lo, hi) in enumerate(PITCH_BANDS) if lo <= doc.pitch_px < hi)
+                by_pitch[band].add(f"seed {SYNTHETIC_SEED0 + i}", doc.lines, True, got, valid, ms)
                 if not args.no_peer and i < args.peer_synthetic:
                     path = os.path.join(tmp, f"{i}.png")
                     cv2.imwrite(path, doc.image)
@@ -152,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += [t.row() for t in syn]
         if not args.no_peer and args.peer_synthetic:
             rows.append(syn_peer.row())
+        rows += [t.row() for t in by_pitch]
         notes.append(f"ours, synthetic: accepted misreads: {', '.join(syn[0].misread_files) or 'none'}")
 
     header = [

@@ -43,6 +43,7 @@ class SyntheticDocument:
     image: np.ndarray
     lines: tuple[str, ...]
     format: str
+    pitch_px: float = 0.0  # the MRZ's character pitch in the image, along the lines at the page centre
 
 
 def font_paths() -> list[Path]:
@@ -167,8 +168,11 @@ def _page(rng: np.random.Generator, lines: tuple[str, ...], font: Path, pitch: i
     return np.asarray(img)[..., ::-1].copy()
 
 
-def degrade(rng: np.random.Generator, page: np.ndarray, *, max_angle_deg: float = 8.0, full_rotation_p: float = 0.1) -> np.ndarray:
-    """Place *page* on a background with perspective, rotation, light, glare, blur, noise and JPEG."""
+def degrade(
+    rng: np.random.Generator, page: np.ndarray, *, max_angle_deg: float = 8.0, full_rotation_p: float = 0.1,
+) -> tuple[np.ndarray, float]:
+    """Place *page* on a background with perspective, rotation, light, glare, blur, noise and JPEG;
+    also how much the placing stretched the page's rows at its centre (image px per page px)."""
     h, w = page.shape[:2]
     out_w = int(w * rng.uniform(1.05, 1.5))
     out_h = int(max(h * rng.uniform(1.1, 1.6), out_w * rng.uniform(0.6, 0.8)))
@@ -189,6 +193,7 @@ def degrade(rng: np.random.Generator, page: np.ndarray, *, max_angle_deg: float 
     dst = (dst - (lo + hi) / 2) * fit + np.float32([out_w / 2, out_h / 2])
     dst += np.float32(rng.uniform(-1, 1, 2)) * np.maximum(0, np.float32([out_w, out_h]) - (hi - lo) * fit) / 2 * 0.9
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    stretch = _row_stretch(matrix, w / 2, h / 2)
     mask = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, (out_w, out_h), flags=cv2.INTER_LINEAR)
     warped = cv2.warpPerspective(page.astype(np.float32), matrix, (out_w, out_h), flags=cv2.INTER_LINEAR)
     img = bg * (1 - mask[..., None]) + warped * mask[..., None]
@@ -210,7 +215,15 @@ def degrade(rng: np.random.Generator, page: np.ndarray, *, max_angle_deg: float 
     img = np.clip(img, 0, 255).astype(np.uint8)
     quality = int(rng.integers(30, 95))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
+    return (cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img), stretch
+
+
+def _row_stretch(homography: np.ndarray, x: float, y: float) -> float:
+    """Image pixels per page pixel along a page row at (x, y): the length of the homography's
+    derivative along x there."""
+    q = homography @ np.array([x, y, 1.0])
+    d = (homography[:2, 0] * q[2] - q[:2] * homography[2, 0]) / q[2] ** 2
+    return float(np.hypot(d[0], d[1]))
 
 
 def random_document(rng: np.random.Generator, *, fmt: str | None = None, pitch_px: tuple[int, int] = (7, 22), **degrade_kwargs: float) -> SyntheticDocument:
@@ -236,4 +249,5 @@ def render_document(
     if render_pitch != pitch:
         f = pitch / render_pitch
         page = cv2.resize(page, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    return SyntheticDocument(image=degrade(rng, page, **degrade_kwargs), lines=tuple(lines), format=fmt)
+    image, stretch = degrade(rng, page, **degrade_kwargs)
+    return SyntheticDocument(image=image, lines=tuple(lines), format=fmt, pitch_px=pitch * stretch)

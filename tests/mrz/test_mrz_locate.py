@@ -319,3 +319,16 @@ def test_a_line_extent_is_its_longest_run_without_a_wide_gap() -> None:
     tied = stats_of(run_a + [(110 + 14 * i, 10) for i in range(4)])
     members = np.arange(1, tied.shape[0])
     assert _extent(members, tied, tied[members, 0] + 5.0, 20.0) == (10.0, 10.0 + 14 * 3 + 10)
+
+
+@needs_font
+@pytest.mark.parametrize(("lines", "fmt"), [(TD1, "TD1"), (TD3, "TD3")])
+@pytest.mark.parametrize("seed", [21, 22])
+def test_a_render_reports_the_pitch_its_mrz_has_in_the_image(lines: tuple[str, ...], fmt: str, seed: int) -> None:
+    """The benchmark sorts renders by print size: the pitch a render reports is the one its
+    located lines measure in the image, not the one the page was printed at."""
+    doc = _render(lines, fmt, seed)
+    block = next(b for b in find_blocks(doc.image) if len(b.lines) == len(lines))
+    line = block.lines[0]
+    measured = (line.right - line.left) / block.scale / (len(lines[0]) - 0.3)  # the last glyph's right bearing
+    assert doc.pitch_px == pytest.approx(measured, rel=0.06)
