@@ -105,7 +105,7 @@ def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarr
 
 def _mask_of(labels: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     """255 where *labels* holds a component *chosen* (a bool per label), else 0. ``np.take`` with
-    clipping instead of fancy indexing: a third of the time, the same result (labels are in range)."""
+    clipping instead of fancy indexing: about a third of the time, the same result (labels are in range)."""
     return np.take(chosen.astype(np.uint8) * 255, labels, mode="clip")
 
 
@@ -307,10 +307,10 @@ def _lines_of(found: CropGlyphs, min_width: float, *, rejoin: bool = False) -> l
     rights = lefts + stats[glyphs, cv2.CC_STAT_WIDTH]
     # each label's extent at once: most labels are single specks or words, far short of a line
     order = np.argsort(owner, kind="stable")
-    labels, starts = np.unique(owner[order], return_index=True)
+    line_ids, starts = np.unique(owner[order], return_index=True)
     extents = np.maximum.reduceat(rights[order], starts) - np.minimum.reduceat(lefts[order], starts)
     lines = []
-    for j in labels[extents >= min_width]:  # a line's extent is its glyphs'
+    for j in line_ids[extents >= min_width]:  # a line's extent is its glyphs'
         members = glyphs[owner == j]
         # heavy blur merges a whole run of glyphs into one blob: count it by its width
         glyph_count = sum(max(1.0, w / LINE_HEIGHT_PX) for w in stats[members, cv2.CC_STAT_WIDTH].tolist())
