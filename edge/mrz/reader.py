@@ -15,6 +15,7 @@ unreadable image: ``lines`` is then None.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -142,7 +143,7 @@ class MrzReader:
             for count, block in enumerate(find_blocks(image, turn=turn)):
                 if count >= MAX_BLOCKS:
                     break
-                for candidate in (block, flipped(block)):
+                for candidate in _both_ways_up(block):
                     attempt = self._read_block(candidate, today, partials)
                     if attempt is not None and attempt[0].valid:
                         return _reading(attempt[0])
@@ -166,6 +167,12 @@ class MrzReader:
         if again is not None and (again.valid or _rank(again) > _rank(result)):
             result = again
         return _reading(result)
+
+
+def _both_ways_up(block: MrzBlock) -> Iterator[MrzBlock]:
+    """The block, then (only if that was not read) the block turned by 180 degrees."""
+    yield block
+    yield flipped(block)
 
 
 def _decoded(frames: np.ndarray, n_lines: int, n_chars: int, today: date | None) -> Decoded | None:
