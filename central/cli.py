@@ -224,26 +224,14 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def close_http(server: Any, bus: EventBus, *, timeout_s: float = 5.0) -> None:
+def close_http(server: Any, bus: EventBus) -> None:
     """Stop a waitress *server* without cutting open console streams mid-write: end the streams
     (they return at once instead of waiting for their next heartbeat), let waitress's worker
     threads finish the responses they are writing, then close the sockets. Closed first, a
-    stream's next heartbeat wrote into the closed server and logged a traceback.
-
-    The sockets are closed by the thread running ``server.run``, through waitress's trigger:
-    closed from here, they vanished under that thread's ``select``, which died of EBADF with a
-    traceback. Where that thread no longer runs, they are closed from here after *timeout_s*."""
+    stream's next heartbeat wrote into the closed server and logged a traceback."""
     bus.close_subscriptions()
-    server.task_dispatcher.shutdown(timeout=timeout_s)
-    closed = threading.Event()
-
-    def close_on_loop() -> None:
-        server.close()
-        closed.set()
-
-    server.trigger.pull_trigger(close_on_loop)
-    if not closed.wait(timeout_s):
-        server.close()
+    server.task_dispatcher.shutdown(timeout=5)
+    server.close()
 
 
 _COMMANDS = {
