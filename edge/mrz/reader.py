@@ -208,8 +208,12 @@ MIN_SEEN_SHARE = 0.6  # of a line's characters read, for the rest to be looked f
 
 @dataclass(frozen=True)
 class Partial:
-    """A block whose lines, cut over *span*, were read more than MAX_FORCED characters short of
-    a length its MRZ may have: a candidate for ``_completions``."""
+    """A block with a line that, cut over *span*, was read more than MAX_FORCED characters short
+    of a length its MRZ may have (too short to be forced to it), while its longest line shows
+    most of one: a candidate for ``_completions``. Any line, not only the longest: a block
+    measured short at one end loses a character or two more from some lines than from others
+    (calibration render 800624: 28, 27 and 26 of 30 read, so the longest could be forced and
+    the shortest not, and nothing was read at all)."""
 
     block: MrzBlock
     paths: tuple[list[tuple[int, int]], ...]  # each line's best path: (class, peak frame)
@@ -221,7 +225,8 @@ class Partial:
 def _partial(block: MrzBlock, frames: np.ndarray, span: StripSpan, widths: list[int]) -> Partial | None:
     paths = tuple(best_path(f) for f in frames)
     longest = max(len(p) for p in paths)
-    short_of = tuple(n for n in widths if MIN_SEEN_SHARE * n <= longest < n - MAX_FORCED)
+    shortest = min(len(p) for p in paths)
+    short_of = tuple(n for n in widths if MIN_SEEN_SHARE * n <= longest <= n + MAX_FORCED and shortest < n - MAX_FORCED)
     if not short_of:
         return None
     peaks = [float(f[t, k]) for f, path in zip(frames, paths) for k, t in path]

@@ -247,6 +247,23 @@ def test_lines_read_too_short_or_long_enough_are_not_completed() -> None:
         assert _partial(block, frames, span, [44]) is None
 
 
+def test_a_block_is_completed_when_any_of_its_lines_is_too_short_to_force() -> None:
+    """Three lines read 28, 27 and 26 characters of 30: the longest alone could be forced to
+    30, the shortest cannot, so the block as cut is never decoded; read again over 30 cells."""
+    span = StripSpan(left=0.0, right=388.0, height=20.0, width=388)
+    block = MrzBlock(crop=np.zeros((150, 388), np.uint8), lines=tuple(TextLine(60.0, 330.0, 0.0, y, 20.0) for y in (30.0, 60.0, 90.0)), score=1.0)
+    frames = np.zeros((3, 97, 38), np.float32)
+    frames[:, :, -1] = 1.0
+    for line, read in enumerate((28, 27, 26)):
+        for t in range(6 + 3 * (28 - read), 6 + 3 * 28, 3):
+            frames[line, t, -1], frames[line, t, 10 + t % 2] = 0.0, 1.0
+    partial = _partial(block, frames, span, [30])
+    assert partial is not None and partial.widths == (30,)
+    frames[2] = frames[0]  # every line within forcing reach: decoded as cut, nothing to complete
+    frames[1] = frames[0]
+    assert _partial(block, frames, span, [30]) is None
+
+
 @pytest.mark.skipif(not font_paths(), reason="OCR-B font missing: apt-get install fonts-ocr-b")
 def test_an_mrz_the_locator_measured_short_is_read_over_its_whole_length(reader: MrzReader) -> None:
     """A page photographed at an oblique angle whose MRZ lines the locator finds only in part
