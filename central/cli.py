@@ -165,8 +165,6 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
 
 
 def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
-    from waitress.server import create_server
-
     from central.app import EXT_BUS, EXT_KEY, create_app, load_central_key
     from central.ingest.gaps import GapResolver
     from central.ingest.mqtt import IngestService
@@ -199,7 +197,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     gap_resolver = (
         GapResolver(database, key=app.extensions[EXT_KEY], publisher=service) if service else None
     )
-    server = create_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads)
+    server = http_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads)
     stop = threading.Event()
     _stop_on_signals(stop)
     if service is not None:
@@ -222,6 +220,19 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         thread.join(10)
         database.dispose()
     return 0
+
+
+def http_server(app: Any, *, host: str, port: int, threads: int, **adjustments: Any) -> Any:
+    """A waitress server for *app* whose loop waits with poll(2), not select(2).
+
+    select() takes at most 1,024 descriptors (FD_SETSIZE), and every open console stream holds
+    one. It also raises EBADF when a socket closes between the loop taking its list of sockets
+    and the call, which is what ``close_http`` does from the stopping thread: the server thread
+    died with a traceback at shutdown. poll() reports such a socket as invalid and the loop
+    passes over it."""
+    from waitress.server import create_server
+
+    return create_server(app, host=host, port=port, threads=threads, asyncore_use_poll=True, **adjustments)
 
 
 def close_http(server: Any, bus: EventBus) -> None:

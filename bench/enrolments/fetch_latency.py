@@ -57,10 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fetches", type=int, default=300)
     args = parser.parse_args(argv)
 
-    from waitress.server import create_server
-
     import central.enrolments.models  # noqa: F401
     from central.app import create_app
+    from central.cli import http_server
     from central.db import Database
     from central.enrolments import service, views
     from central.services.audit import Actor
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             s.commit()
         app = create_app(CentralSettings(demo_mode=True, database_url=database.url), database=database,
                          central_key=central_key, extensions=[views.init_app])
-        server = create_server(app, host="127.0.0.1", port=0, threads=4)
+        server = http_server(app, host="127.0.0.1", port=0, threads=4)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         url = f"http://127.0.0.1:{server.effective_port}"

@@ -57,3 +57,42 @@ def test_production_configuration_without_secrets_is_refused(monkeypatch, capsys
     assert main(["stats"]) == 2
     err = capsys.readouterr().err
     assert "SECRET_KEY" in err and "topsecretpw" not in err
+
+
+
+def test_the_http_loop_outlives_a_socket_closed_under_it() -> None:
+    """The state ``close_http`` can leave for an instant at shutdown: a socket still in the
+    server loop's map, already closed by the stopping thread while the loop was busy. The
+    select() loop then died of EBADF with a traceback; the poll() loop of ``http_server`` finds
+    the socket invalid and closes it, and ends without an error."""
+    import threading
+
+    from flask import Flask
+
+    from central.cli import http_server
+
+    server = http_server(Flask(__name__), host="127.0.0.1", port=0, threads=1)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run()
+        except BaseException as exc:  # the loop thread's death is the failure under test
+            failures.append(exc)
+
+    busy, release = threading.Event(), threading.Event()
+
+    def hold_the_loop() -> None:  # runs in the loop thread, between two waits
+        busy.set()
+        release.wait(30)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    server.trigger.pull_trigger(hold_the_loop)
+    assert busy.wait(30)
+    server.socket.close()  # behind the loop's back: its map still holds the socket
+    release.set()
+    thread.join(5)  # the loop's next wait takes in the closed socket (poll: and closes the server)
+    server.close()
+    thread.join(30)
+    assert failures == [] and not thread.is_alive()

@@ -238,9 +238,8 @@ def test_the_server_closes_with_a_stream_open_and_no_write_after_close(database,
     import urllib.request
 
     from flask import Flask, Response
-    from waitress.server import create_server
 
-    from central.cli import close_http
+    from central.cli import close_http, http_server
 
     app = Flask(__name__)
     app.add_url_rule(
@@ -248,7 +247,7 @@ def test_the_server_closes_with_a_stream_open_and_no_write_after_close(database,
         # no heartbeat is due while the test runs: one in *rest* was sent after the close
         lambda: Response(stream_frames(database, bus.subscribe(), lambda: 0, heartbeat_s=20, max_s=10), mimetype="text/event-stream"),
     )
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    server = http_server(app, host="127.0.0.1", port=0, threads=2)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     caplog.set_level(logging.WARNING, logger="waitress")

@@ -151,9 +151,7 @@ class RecordingPublisher:
 
 @contextmanager
 def running_central(tmp: Path) -> Iterator[Central]:
-    from waitress.server import create_server
-
-    from central.cli import close_http
+    from central.cli import close_http, http_server
 
     url = f"sqlite:///{tmp / 'central.db'}"
     database = Database(url)
@@ -167,7 +165,7 @@ def running_central(tmp: Path) -> Iterator[Central]:
         bus=bus,
     )
     # threads: the stream holds one, page loads and API calls use the rest.
-    server = create_server(app, host="127.0.0.1", port=0, threads=6, channel_timeout=30)
+    server = http_server(app, host="127.0.0.1", port=0, threads=6, channel_timeout=30)
     thread = threading.Thread(target=server.run, name="ui-test-waitress", daemon=True)
     thread.start()
     worker = IngestWorker(database, ack=lambda _d: None, bus=bus)
