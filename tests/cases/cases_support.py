@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,43 +18,10 @@ from central.ingest.worker import Delivery, IngestWorker
 from central.models import User
 from central.services.gates import add_gate
 from central.settings import CentralSettings
-from protocol import GateEvent, KeyPair, TravelerDocument, generate_keypair, seal
-from protocol.topics import gate_events
+from protocol import GateEvent, generate_keypair
+from signing_gate import NOW_MS, NOW_S, TRAVELER, FakeGate  # noqa: F401 (shared with the tests here)
 
-NOW_S = 1_790_000_000.0
-NOW_MS = int(NOW_S * 1000)
 CENTRAL_KEY = generate_keypair()
-
-TRAVELER = TravelerDocument(
-    document_number="X1234567",
-    document_type="P",
-    issuing_state="IDN",
-    expiry_date=date(2030, 1, 1),
-    given_names="SITI",
-    surname="RAHAYU",
-    sex="F",
-    birth_date=date(1990, 5, 17),
-    nationality="IDN",
-)
-
-
-@dataclass
-class FakeGate:
-    gate_id: str
-    key: KeyPair = field(default_factory=generate_keypair)
-    seq: itertools.count = field(default_factory=lambda: itertools.count(1))
-
-    def event(
-        self, payload: GateEvent, *, message_id: str | None = None
-    ) -> tuple[str, bytes]:
-        return gate_events(self.gate_id), seal(
-            payload,
-            sender=self.gate_id,
-            key=self.key,
-            seq=next(self.seq),
-            now_ms=NOW_MS,
-            message_id=message_id,
-        )
 
 
 def make_database(url: str) -> Database:

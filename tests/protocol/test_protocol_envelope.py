@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 
@@ -25,23 +24,12 @@ from protocol import (
 )
 from protocol.envelope import MAX_MESSAGE_BYTES, CommandMemory, canonical_bytes
 from protocol.messages import payload_adapter
+from signing_gate import TRAVELER
 
 NOW = 1_790_000_000_000
 GATE = generate_keypair()
 OTHER = generate_keypair()
 KEYS = {"gate-01": GATE.public, "gate-02": OTHER.public}
-
-TRAVELER = TravelerDocument(
-    document_number="X1234567",
-    document_type="P",
-    issuing_state="IDN",
-    expiry_date=date(2030, 1, 1),
-    given_names="SITI",
-    surname="RAHAYU",
-    sex="F",
-    birth_date=date(1990, 5, 17),
-    nationality="IDN",
-)
 
 
 def crossing() -> CrossingRecord:
