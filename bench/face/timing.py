@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.figures import emit
+
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data" / "faces"
 FIXTURES = ROOT / "tests" / "face" / "data"
@@ -190,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, mem in memory.items():
         print(f"{name:<64} python+numpy+cv2 {mem['before_models_mb']:>4}  loaded and run {mem['after_mb']:>4}  "
               f"peak {mem['peak_mb']:>4}")
+    for name, stages in results.items():
+        if name != PEER:
+            key = "face.timing." + name.split(" (")[0].replace(" ", "_").replace("+", "_").lower()
+            emit(f"{key}.ms_per_face", stages["total"]["median"], "ms", peer=PEER if PEER in results else None,
+                 peer_value=results[PEER]["total"]["median"] if PEER in results else None, threads=1)
+            emit(f"{key}.rss_mb", memory[name]["after_mb"], "MB", peer=PEER if PEER in memory else None,
+                 peer_value=memory[PEER]["after_mb"] if PEER in memory else None)
     print()
     for line in gallery_times(192) + gallery_times(128):
         print(line)

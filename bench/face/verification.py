@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.figures import emit
 from edge import modelstore
 from edge.face.align import align
 from edge.face.detector import YuNetDetector
@@ -207,6 +208,9 @@ def write_calibration(model: str, m: dict, n_images: int, detector_px: int) -> N
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
+PEER_NAME = "OpenCV 5 YuNet + SFace"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="face 1:1 verification benchmark")
     parser.add_argument("--data", type=Path, default=DATA)
@@ -250,6 +254,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(m, indent=1))
         if args.write_calibration and model is not None:
             write_calibration(model, {**m, "people": ids}, len(images), args.detector_px)
+    peer_m = next((m for n, m in summary.items() if n.startswith("peer")), None)
+    for name, m in summary.items():
+        if name.startswith("ours"):
+            key = "face.verification." + name.split(" (")[0].removeprefix("ours ").replace(" ", "_").lower()
+            emit(f"{key}.fnmr_at_fmr_0.0005", m["cv2fold_fnmr@fmr0.0005"]["fnmr"], "fraction", peer=PEER_NAME,
+                 peer_value=peer_m and peer_m["cv2fold_fnmr@fmr0.0005"]["fnmr"], held_out=True,
+                 protocol="threshold fitted on half the people, applied to the other half, both ways")
+            emit(f"{key}.eer", m["eer"], "fraction", peer=PEER_NAME, peer_value=peer_m and peer_m["eer"],
+                 genuine=m["genuine_pairs"], impostor=m["impostor_pairs"])
     draw_det(curves, OUT / "det_curve.png")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nDET curve: {OUT / 'det_curve.png'}; peak RSS of this bench process (all systems loaded): {rss_mb:.0f} MB")
