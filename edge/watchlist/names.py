@@ -18,7 +18,10 @@ of the word, where those endings live.
 ``compare_names`` scores two ``NameParts`` by a best assignment of tokens (identical, same
 spelling key, Javanese a/o and e/i vowel variants, or one typing error away from the end of the
 word), so "RIZAL MUHAMMAD" and "MOCH. RIZAL" meet; frequent tokens (Muhammad, Siti, Nur) weigh
-half because they say little about who someone is.
+half because they say little about who someone is. ``lenient`` comparisons (the screening asks
+for them only when the birth date agrees) also take near matches (one edit anywhere, another
+romanisation, a cut name) and, with ``surname_alone``, a document that carries only the entry's
+surname; a comparison resting on those is ``weak`` and never makes an identical match.
 """
 
 from __future__ import annotations

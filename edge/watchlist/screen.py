@@ -53,7 +53,7 @@ class Cutoffs(NamedTuple):
     (docs/watchlist.md, "Levels")."""
 
     similar_min_score: float = 0.70  # officer review from here
-    similar_min_name: float = 0.55  # ...and only when the names are at least this alike (or the document is identical)
+    similar_min_name: float = 0.60  # ...and only when the names are at least this alike (or the document is identical)
     identical_min_name: float = 0.92  # cekal identik by name: with full birth date and nationality agreeing
     swapped_birth_date: float = DOB_SWAPPED  # score added when day and month are swapped
 
