@@ -131,10 +131,14 @@ def actor_for(database: Database, role: str, *positions: str) -> "Actor":
 
 def act_as(client: FlaskClient, database: Database, role: str, positions: tuple[str, ...] | None = None) -> str:
     """Log a new user of *role* in without the slow password check; returns the CSRF token."""
-    user = make_user(database, role, positions)
+    return log_in(client, make_user(database, role, positions))
+
+
+def log_in(client: FlaskClient, user: User) -> str:
+    """Log *user* in on *client* (replacing whoever was); returns the CSRF token."""
     token = uuid.uuid4().hex
     with client.session_transaction() as s:
         s["user_id"] = user.id
-        s["role"] = role
+        s["role"] = user.role
         s["csrf_token"] = token
     return token
