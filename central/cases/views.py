@@ -60,6 +60,11 @@ def init_app(app: Flask, *, tariff: OverstayTariff | None = None, engines: biome
     sla.init_app(app)
 
 
+def html(page: str, status: int) -> Response:
+    """A rendered page with a status other than 200 (werkzeug's Response defaults to text/plain)."""
+    return Response(page, status=status, mimetype="text/html")
+
+
 def format_ms(value: int | None) -> str:
     """People read times in WIB (the office's zone); the API keeps milliseconds."""
     return documents.wib(value)
@@ -172,7 +177,7 @@ def new() -> Any:
         page = render_template("cases/new.html", workflows=workflows, chosen=chosen, positions=sorted(mine),
                                groups=forms.groups_for(chosen) if chosen else None,
                                traveler_fields=forms.TRAVELER_FIELDS)
-        return Response(page, status=403 if refused else 400 if request.method == "POST" else 200)
+        return html(page, 403 if refused else 400 if request.method == "POST" else 200)
     session = get_session()
     try:
         context = forms.context_from(chosen, request.form, today=datetime.fromtimestamp(now_ms() / 1000, tz=UTC).date(),
@@ -181,9 +186,9 @@ def new() -> Any:
     except CaseRefused as exc:
         session.rollback()
         flash(f"Case not opened: {exc}")
-        return Response(render_template("cases/new.html", workflows=workflows, chosen=chosen, positions=sorted(mine),
-                                        groups=forms.groups_for(chosen), traveler_fields=forms.TRAVELER_FIELDS,
-                                        form=request.form), status=400)
+        return html(render_template("cases/new.html", workflows=workflows, chosen=chosen, positions=sorted(mine),
+                                    groups=forms.groups_for(chosen), traveler_fields=forms.TRAVELER_FIELDS,
+                                    form=request.form), 400)
     session.commit()
     return redirect(url_for("cases.detail", case_id=row.id))
 
@@ -260,7 +265,7 @@ def _refused_page(case_id: int, message: str, status: int) -> Response:
     session.rollback()
     log.info("case %d refused for %s: %s", case_id, _username(), message)
     row = service.get_case(session, case_id, role=_role(), username=_username())
-    return Response(render_template("cases/detail.html", error=message, **_detail_context(row, now_ms())), status=status)
+    return html(render_template("cases/detail.html", error=message, **_detail_context(row, now_ms())), status)
 
 
 @bp.route("/<int:case_id>/steps/<step_id>", methods=["POST"])
@@ -355,9 +360,9 @@ def position_title_id(key: str) -> str:
 
 @bp.errorhandler(CaseNotFound)
 def _not_found(exc: CaseNotFound) -> Response:
-    return Response(render_template("error.html", status=404, reason=str(exc)), status=404)
+    return html(render_template("error.html", status=404, reason=str(exc)), 404)
 
 
 @bp.errorhandler(CaseRefused)
 def _refused(exc: CaseRefused) -> Response:
-    return Response(render_template("error.html", status=409, reason=str(exc)), status=409)
+    return html(render_template("error.html", status=409, reason=str(exc)), 409)
