@@ -46,7 +46,10 @@ def init_app(app: Flask, *, tariff: OverstayTariff | None = None, engines: biome
     """Register the pages, the API and the back office's other areas; *tariff* overrides
     ``$AUTOGATE_CASES_TARIFF_FILE``, *engines* the face and fingerprint engines (loaded on first use)."""
     from central.cases import api, public, sla, work
+    from central.cases.i18n_back_office import INDONESIAN as BACK_OFFICE
+    from central.i18n_table import INDONESIAN
 
+    INDONESIAN.update({k: v for k, v in BACK_OFFICE.items() if k not in INDONESIAN})
     app.extensions[EXT_TARIFF] = tariff or load_tariff()
     app.extensions[EXT_ENGINES] = engines or biometrics.CaptureEngines()
     app.jinja_env.filters["case_time"] = format_ms

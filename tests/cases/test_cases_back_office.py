@@ -298,3 +298,20 @@ def test_holidays_are_configured_by_the_admin_and_move_working_day_deadlines(cli
     assert _post(client, token, "/work/admin/holidays/2026-08-17/delete").status_code == 302
     with database.session() as session:
         assert service.calendar_for(session).holidays == frozenset()
+
+
+def test_every_back_office_string_has_an_indonesian_translation_and_pages_use_it(client, database) -> None:
+    import re
+    from pathlib import Path
+
+    import central.cases
+    from central.cases.i18n_back_office import INDONESIAN as BACK_OFFICE
+    from central.i18n_table import INDONESIAN
+
+    templates = Path(central.cases.__file__).with_name("templates")
+    used = {s for path in templates.rglob("*.html") for s in re.findall(r'_\("([^"]+)"', path.read_text())}
+    assert sorted(s for s in used if s not in INDONESIAN and s not in BACK_OFFICE) == []
+    token = act_as(client, database, "supervisor")
+    client.post("/lang", data={"csrf_token": token, "lang": "id", "next": "/work"})
+    page = client.get("/work").data.decode()
+    assert "Pekerjaan saya" in page and "Mulai SOP" in page and "Jabatan Anda:" in page
