@@ -56,6 +56,7 @@ def init_app(app: Flask, *, tariff: OverstayTariff | None = None, engines: biome
     app.jinja_env.filters["case_duration"] = format_duration
     app.jinja_env.globals["position_title"] = position_title
     app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["assignable_positions"] = vocabulary.ASSIGNABLE
     app.register_blueprint(bp)
     api.init_app(app)
     work.init_app(app)
