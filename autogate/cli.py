@@ -21,6 +21,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "face": ("edge.face.cli", "face embedding and 1:1 verification"),
     "finger": ("edge.fingerprint.cli", "fingerprint templates and 1:1 verification"),
     "watchlist": ("edge.watchlist.cli", "screen travelers against watchlists; import lists"),
+    "sop": ("central.workflows.cli", "list and show the SOP workflow definitions (steps, positions, standards)"),
     "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
 }

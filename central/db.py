@@ -23,7 +23,11 @@ EXTENSION = "autogate.db"
 
 # A database made by ``create_all`` before migrations existed is adopted at the newest revision
 # whose marker table it already has (newest first), then upgraded from there.
-ADOPTION: tuple[tuple[str, str], ...] = (("0002_face_evidence", "face_evidence"), ("0001_initial", "gates"))
+ADOPTION: tuple[tuple[str, str], ...] = (
+    ("0003_office_back_office", "position_holders"),
+    ("0002_face_evidence", "face_evidence"),
+    ("0001_initial", "gates"),
+)
 
 
 def metadata() -> MetaData:

@@ -58,6 +58,7 @@ ENGLISH_LABELS: dict[str, str] = {
 INDONESIAN: dict[str, str] = {
     # header, navigation
     "Log out": "Keluar",
+    "My work": "Pekerjaan saya",
     "Supervisor console": "Konsol pengawas",
     "Loading…": "Memuat…",
     "Gates": "Gerbang",

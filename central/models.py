@@ -116,6 +116,8 @@ class Crossing(Base):
     biometrics: Mapped[Json] = mapped_column(default=dict)
     timings_ms: Mapped[Json] = mapped_column(default=dict)
     watchlist_version: Mapped[int | None]
+    # None: the gate recorded it; else the counter officer who gave the mark after a referral.
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

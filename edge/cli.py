@@ -188,16 +188,24 @@ def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, c
     """The gate's recognition steps: real MRZ parsing, document checks and local screening
     always; each biometric on its engine against central's enrolments, or simulated (demo
     travelers carry a "genuine"/"mismatch" flag for it instead of a capture)."""
-    from edge.gate.recognition import CameraMrzReader, Recognition, SimulatedVerifier, WorkerRunner
+    from edge.gate.recognition import (
+        CameraMrzReader,
+        PolicyDocumentChecker,
+        Recognition,
+        SimulatedVerifier,
+        WorkerRunner,
+    )
 
     bio = settings.biometrics
     simulate = settings.simulate_travelers.rate_per_min > 0
+    checker = PolicyDocumentChecker(settings.documents.policy(str(settings.direction)))
     if simulate:
-        recognition = Recognition(watchlist=watchlist)  # inline: a simulated hall replays a seed the same way
+        # inline: a simulated hall replays a seed the same way
+        recognition = Recognition(watchlist=watchlist, checker=checker)
     else:
         runner = WorkerRunner(name=f"gate-{settings.gate_id}-recognition")
         stack.callback(runner.close)
-        recognition = Recognition(reader=CameraMrzReader(), watchlist=watchlist, runner=runner)
+        recognition = Recognition(reader=CameraMrzReader(), watchlist=watchlist, runner=runner, checker=checker)
     for name in ("fingerprint", "face"):
         if getattr(bio, name) == "simulated":
             log.warning("gate_id=%s: %s verification SIMULATED (demo/test travelers only)", settings.gate_id, name)

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from edge.hardware.gpio.config import DEFAULT_PIN_MAP, GpioPinMap
+from edge.mrz.checks import DocumentPolicy
 from protocol.keys import PublicKey
 from protocol.messages import Direction, GateId
 
@@ -151,6 +152,22 @@ class StationSettings(_Section):
         return any((self.passport_reader_port, self.fingerprint_sensor_port, self.camera))
 
 
+class DocumentSettings(_Section):
+    """Which documents the gate accepts (SOP tpi-08: an Indonesian passport that is valid)."""
+
+    min_validity_days_departure: int = Field(
+        0, ge=0, le=3660,
+        description="days of validity a passport must have left to depart; tpi-08 asks only that it be valid "
+        "(0). Some destinations want 183: raise it where the office decides to")
+    min_validity_days_arrival: int = Field(
+        0, ge=0, le=3660, description="days of validity a passport must have left to arrive; a citizen may always "
+        "come home on a valid passport (0)")
+
+    def policy(self, direction: str) -> DocumentPolicy:
+        days = self.min_validity_days_arrival if direction == "arrival" else self.min_validity_days_departure
+        return DocumentPolicy(min_validity_days=days)
+
+
 class EdgeSettings(BaseSettings):
     """Everything one gate process needs; see the module docstring for precedence."""
 
@@ -179,6 +196,7 @@ class EdgeSettings(BaseSettings):
         default_factory=TravelerSimulationSettings, description="demo traveler generator"
     )
     biometrics: BiometricSettings = Field(default_factory=BiometricSettings, description="1:1 verification")
+    documents: DocumentSettings = Field(default_factory=DocumentSettings, description="document acceptance (tpi-08)")
     stations: StationSettings = Field(default_factory=StationSettings, description="the traveler's devices")
     demo_mode: bool = Field(
         False, description="allow running without keys: a key is generated in data_dir, commands need central's key"

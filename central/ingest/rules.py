@@ -48,6 +48,14 @@ ALERT_RULES: tuple[AlertRule, ...] = (
         reasons=frozenset({"watchlist_hit", "cekal_identik"}),
     ),
     AlertRule(
+        # tpi-08 holds a traveller *suspected* of a cekal match: the gate lets a similar (mirip) hit
+        # continue, so the supervisor must see the candidate while the traveller is still in the hall.
+        kind="watchlist_similar",
+        severity=Severity.HIGH,
+        text="Similar watchlist hit (cekal mirip): the traveller continues; compare with the listed person (SOP tpi-08)",
+        events=frozenset({"watchlist_similar"}),
+    ),
+    AlertRule(
         kind="biometric_mismatch",
         severity=Severity.HIGH,
         text="Biometric mismatch: grant a retry or send the traveller to a counter (SOP B4/B5)",

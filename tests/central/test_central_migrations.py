@@ -19,22 +19,40 @@ def schema_differences(database: Database) -> list:
 def test_an_empty_database_migrates_to_the_models_schema(database_url: str) -> None:
     database = Database(database_url)
     try:
-        assert database.migrate() == "0002_face_evidence"
+        assert database.migrate() == "0003_office_back_office"
         assert schema_differences(database) == []  # a model change needs a migration
-        assert database.migrate() == "0002_face_evidence"  # idempotent
+        assert database.migrate() == "0003_office_back_office"  # idempotent
     finally:
         database.dispose()
+
+
+def _first_deployment(database: Database) -> None:
+    """The schema as the first deployment made it (create_all at revision 0001, no version table)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "central:migrations")
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_initial")
+        connection.execute(text("DROP TABLE alembic_version"))
 
 
 def test_a_database_from_before_migrations_is_adopted_and_upgraded(tmp_path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'old.db'}")
     try:
-        database.create_all()
-        with database.engine.begin() as connection:  # the schema as the first deployment made it
-            connection.execute(text("DROP TABLE face_evidence"))
+        _first_deployment(database)
+        with database.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (username, password_hash, role, active, failed_logins, created_at) "
+                "VALUES ('sup', 'x', 'supervisor', 1, 0, '2026-01-01 00:00:00')"))
         assert "face_evidence" not in inspect(database.engine).get_table_names()
-        assert database.migrate() == "0002_face_evidence"
+        assert database.migrate() == "0003_office_back_office"
         assert "face_evidence" in inspect(database.engine).get_table_names()
         assert schema_differences(database) == []
+        with database.engine.connect() as connection:
+            held = connection.execute(text("SELECT position FROM position_holders ORDER BY position")).scalars().all()
+        assert held == ["pengawas_autogate", "supervisor_tpi"]  # the supervisor keeps working cekal cases
     finally:
         database.dispose()

@@ -111,6 +111,7 @@ class Central:
     database: Database
     worker: IngestWorker
     publisher: Any
+    app: Any = None  # the Flask app, for its central key (a gate verifies central's answers with it)
 
     def add_gate(self, gate_id: str | None = None, direction: str = "departure") -> Gate:
         gate = Gate(gate_id or f"gt-{uuid.uuid4().hex[:8]}")
@@ -150,7 +151,7 @@ class RecordingPublisher:
 
 
 @contextmanager
-def running_central(tmp: Path) -> Iterator[Central]:
+def running_central(tmp: Path, *, extensions: tuple[Any, ...] = ()) -> Iterator[Central]:
     from central.cli import close_http, http_server
 
     url = f"sqlite:///{tmp / 'central.db'}"
@@ -163,6 +164,7 @@ def running_central(tmp: Path) -> Iterator[Central]:
         database=database,
         publisher=publisher,
         bus=bus,
+        extensions=extensions,
     )
     # threads: the stream holds one, page loads and API calls use the rest.
     server = http_server(app, host="127.0.0.1", port=0, threads=6, channel_timeout=30)
@@ -170,7 +172,7 @@ def running_central(tmp: Path) -> Iterator[Central]:
     thread.start()
     worker = IngestWorker(database, ack=lambda _d: None, bus=bus)
     try:
-        yield Central(f"http://127.0.0.1:{server.effective_port}", database, worker, publisher)
+        yield Central(f"http://127.0.0.1:{server.effective_port}", database, worker, publisher, app)
     finally:
         close_http(server, bus)
         thread.join(5)
