@@ -33,7 +33,7 @@ FIXTURES = ROOT / "tests" / "face" / "data"
 STAGES = ("detect", "align", "embed", "total")
 # (pipeline or embedder name, detector input px or 0 for the pipeline's own); the engine's default
 # pipeline first.
-OURS = (("face-gate", 0), ("face-sface-fp32", 480), ("face-mobilefacenet", 320), ("face-sface", 320))
+OURS = (("face-gate", 0), ("face-sface-fp32", 320), ("face-mobilefacenet", 320), ("face-sface", 320))
 PEER = "peer: OpenCV 5 FaceDetectorYN (image size) + FaceRecognizerSF"
 
 Stage = Callable[[np.ndarray], tuple[float, float, float]]
