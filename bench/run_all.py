@@ -13,7 +13,7 @@ import sys
 BENCHMARKS: list[list[str]] = [
     ["bench.mrz.bench_mrz"],
     ["bench.face.verification"],
-    ["bench.face.timing", "--repeats", "10"],
+    ["bench.face.timing", "--repeats", "3"],
     ["bench.face.pad_eval"],
     ["bench.fingerprint.fvc"],
     ["bench.watchlist.bench_screen", "--entries", "1000000", "--queries", "5000"],

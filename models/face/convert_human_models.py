@@ -28,7 +28,8 @@ engine feeds every embedder alike), and returns only the identity descriptor. Th
 keeps the graph in NCHW end to end (weights transposed once), so onnxruntime needs no layout
 transposes between layers. Steps: check the package file's SHA-256; rebuild the graph; check
 parity against TensorFlow.js on random input and on the aligned test portraits; write
-``<name>.onnx`` beside this script and check (or record) its digest in the manifest.
+``<name>.onnx`` beside this script and check (or record) its digest in the manifest. The package
+files' own digests are recorded in the manifest (``package_files_sha256``) and checked on rerun.
 """
 
 from __future__ import annotations
@@ -62,8 +63,6 @@ class Target:
     """One model of the package and what becomes of it."""
 
     model: str  # file stem in package/models/
-    json_sha256: str
-    bin_sha256: str
     output: str  # the TFJS node whose value is the identity descriptor
     size_px: int
     onnx_name: str
@@ -71,9 +70,9 @@ class Target:
 
 
 TARGETS = {
-    "mobileface": Target("mobileface", "", "", "batchnorm0/add_1", 112, "mobileface.onnx",
+    "mobileface": Target("mobileface", "batchnorm0/add_1", 112, "mobileface.onnx",
                          "mobileface.manifest.json"),
-    "faceres": Target("faceres", "", "", "global_pooling/Mean", 224, "faceres.onnx",
+    "faceres": Target("faceres", "global_pooling/Mean", 224, "faceres.onnx",
                       "faceres.manifest.json"),
 }
 

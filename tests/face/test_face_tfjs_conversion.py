@@ -116,7 +116,7 @@ def _tf_reference(x: np.ndarray, w: dict, head: str) -> np.ndarray:
 def test_rebuilt_graph_computes_what_tensorflow_defines(converter, head):
     rng = np.random.default_rng(1)
     spec, blob, weights = _graph(rng, head)
-    target = converter.Target("m", "", "", "out", 16, "m.onnx", "m.manifest.json")
+    target = converter.Target("m", "out", 16, "m.onnx", "m.manifest.json")
     model = converter.convert(json.dumps(spec).encode(), blob, target)
     x = rng.uniform(0, 255, size=(2, 16, 16, 3)).astype(np.float32)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -130,7 +130,7 @@ def test_an_op_it_does_not_know_is_refused_by_name(converter):
     spec = {"modelTopology": {"node": [{"name": "x", "op": "Placeholder"},
                                        {"name": "y", "op": "Erf", "input": ["x"]}]},
             "weightsManifest": [{"paths": ["m.bin"], "weights": []}]}
-    target = converter.Target("m", "", "", "y", 16, "m.onnx", "m.manifest.json")
+    target = converter.Target("m", "y", 16, "m.onnx", "m.manifest.json")
     with pytest.raises(converter.ConversionError, match="y: op Erf"):
         converter.convert(json.dumps(spec).encode(), b"", target)
 
@@ -138,6 +138,6 @@ def test_an_op_it_does_not_know_is_refused_by_name(converter):
 def test_weights_that_do_not_fill_the_file_are_refused(converter):
     rng = np.random.default_rng(0)
     spec, blob, _ = _graph(rng, "mean")
-    target = converter.Target("m", "", "", "out", 16, "m.onnx", "m.manifest.json")
+    target = converter.Target("m", "out", 16, "m.onnx", "m.manifest.json")
     with pytest.raises(converter.ConversionError, match="bytes"):
         converter.convert(json.dumps(spec).encode(), blob + b"\0\0\0\0", target)
