@@ -54,7 +54,7 @@ BENCHMARKS: tuple[Bench, ...] = (
     Bench("mrz", "bench.mrz.bench_mrz", (), ("--synthetic", "60", "--peer-synthetic", "5", "--results", "/dev/null"),
           needs=(SHARED_DATA / "mrz",)),
     Bench("face-verification", "bench.face.verification", (), None, needs=(SHARED_DATA / "faces",)),
-    Bench("face-timing", "bench.face.timing", ("--repeats", "10"), ("--repeats", "2", "--no-peer"),
+    Bench("face-timing", "bench.face.timing", ("--repeats", "3"), ("--repeats", "2", "--no-peer"),
           needs=(SHARED_DATA / "faces",)),
     Bench("face-pad", "bench.face.pad_eval", (), None, needs=(SHARED_DATA / "faces",)),
     Bench("fingerprint-fvc", "bench.fingerprint.fvc", (), ("--dbs", "db1", "--no-nbis", "--out", tempfile.gettempdir()),

@@ -129,9 +129,12 @@ class BiometricSettings(_Section):
     cache_size: int = Field(256, ge=0, le=10_000, description="enrolments kept in memory (never on disk)")
     cache_ttl_s: float = Field(900.0, ge=0, le=86_400, description="how long a cached enrolment is used")
     require_liveness: bool = Field(True, description="refuse a face burst that fails presentation-attack detection")
-    face_detector_input_px: int = Field(320, ge=160, le=1280, description="long side the face detector runs at")
+    face_detector_input_px: int | None = Field(
+        None, ge=160, le=1280, description="long side the face detector runs at (default: the face pipeline's)"
+    )
     face_embedder: Annotated[str, Field(pattern=r"^face-[a-z0-9-]+$", max_length=64)] = Field(
-        "face-mobilefacenet", description="face model (manifest name); must be the one central's enrolments used"
+        "face-gate", description="face pipeline (models/face/pipelines.json) or single embedder model "
+        "(manifest name); must be the one central's enrolments used"
     )
 
 
