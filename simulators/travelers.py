@@ -289,6 +289,8 @@ class GateDriver:
     # Turns a traveler's finger flag into what the sensor would image (a real capture for the
     # real engine, e.g. ``simulators.fingerprints.sensor_capture``); None hands the flag itself.
     render_finger: Callable[[SimTraveler, Sample, int], object] | None = None
+    # The same for the face camera (e.g. ``simulators.faces.FaceBook.capture``): a burst of frames.
+    render_face: Callable[[SimTraveler, Sample, int], object] | None = None
     _commands: int = field(default=0, init=False)
 
     def advance(self, seconds: float) -> None:
@@ -332,22 +334,30 @@ class GateDriver:
         """Play one traveler to the end of their transaction; return the outcome.
 
         Returns "held" (and leaves the traveler locked in) when the gate holds them and
-        ``stop_when_held`` is set: what follows is the supervisor's business.
+        ``stop_when_held`` is set: what follows is the supervisor's business. Otherwise a held
+        traveler waits, however long, for the officer's release, then leaves the way they came.
         """
         rt, hw = self.runtime, self.hardware
         ended_before = rt.ended_count
         finger_attempt = face_attempt = 0
+        face_shown_held = False
         rt.present_document(traveler.presented())
-        for _ in range(self.max_steps):
+        steps = 0
+        while steps < self.max_steps:
             if rt.ended_count > ended_before:
                 return rt.last_outcome or "aborted"
             state = rt.state
+            steps += state != "held"  # a hold lasts until an officer comes: no step limit
             if state == "entry_open":
                 if hw.door_positions["entry"] == "open" and hw.people_inside == 0:
                     self.advance(self.walk_s / 2)
                     hw.person_enters()
                 self.advance(self.walk_s / 2)
             elif state == "held":
+                if not face_shown_held:  # the camera inside shows the officer who is held
+                    face_shown_held = True
+                    rt.show_face(self.render_face(traveler, traveler.face_sample(0), 0)
+                                 if self.render_face else traveler.face_sample(0))
                 if stop_when_held:
                     return "held"
                 self.advance(self.walk_s)
@@ -361,7 +371,8 @@ class GateDriver:
                 self.advance(self.walk_s / 2)
                 txn = rt.machine.transaction
                 if txn is not None and face_attempt <= txn.retries["face"]:  # once per attempt
-                    rt.show_face(traveler.face_sample(face_attempt))
+                    flag = traveler.face_sample(face_attempt)
+                    rt.show_face(flag if self.render_face is None else self.render_face(traveler, flag, face_attempt))
                     face_attempt += 1
             elif state == "awaiting_supervisor":
                 self.advance(self.walk_s)

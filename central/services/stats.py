@@ -140,6 +140,18 @@ def _ended_transactions(session: Session, start: datetime, end: datetime) -> lis
     return out
 
 
+def travellers_held(session: Session, start: datetime, end: datetime) -> int:
+    """Travellers held in [start, end): distinct gate transactions with a hold alert (an alert
+    without a transaction counts on its own)."""
+    rows = session.execute(
+        select(Alert.id, Alert.gate_id, Alert.details).where(
+            Alert.kind == "watchlist_hold", Alert.created_at >= start, Alert.created_at < end
+        )
+    ).all()
+    held = {(gate, (details or {}).get("transaction_id") or f"alert-{alert_id}") for alert_id, gate, details in rows}
+    return len(held)
+
+
 def daily_recap(session: Session, day: date) -> dict[str, Any]:
     """One WIB day: crossings by direction and by gate, refusals by reason, watchlist holds."""
     start, end = day_bounds(day)
@@ -154,15 +166,7 @@ def daily_recap(session: Session, day: date) -> dict[str, Any]:
         by_direction[str(direction)] += int(n)
         by_gate[str(gate_id)][str(direction)] += int(n)
     outcomes = Counter(outcome for _gate, outcome in _ended_transactions(session, start, end) if outcome != CROSSED)
-    holds = session.scalar(
-        select(func.count())
-        .select_from(Alert)
-        .where(
-            Alert.kind == "watchlist_hold",
-            Alert.created_at >= start,
-            Alert.created_at < end,
-        )
-    )
+    holds = travellers_held(session, start, end)
     return {
         "day": day.isoformat(),
         "timezone": "WIB (UTC+7)",

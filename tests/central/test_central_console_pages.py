@@ -84,7 +84,7 @@ def test_live_view_carries_the_nine_mrz_fields(client, database) -> None:
         direction="departure",
         transaction_id="tx-1",
         traveler=TRAVELER,
-        alarm="watchlist_hold",
+        alarm="cekal_identik",
         retries=1,
     )
     ingest(database, gate.state(state))
