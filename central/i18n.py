@@ -26,7 +26,9 @@ SESSION_KEY = "lang"
 bp = Blueprint("i18n", __name__)
 
 
-CODED_KINDS = frozenset({"state", "door", "severity", "mrz", "outcome", "command", "alarm", "list", "alert"})
+CODED_KINDS = frozenset({
+    "state", "door", "severity", "mrz", "outcome", "command", "alarm", "list", "alert", "role", "audit", "command_status",
+})
 
 
 def translate(text: str, language: str) -> str:

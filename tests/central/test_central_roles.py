@@ -57,6 +57,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "cases.document": CASE_WORK,
     "cases_api.api_detail": CASE_WORK,
     "cases_api.api_complete": CASE_WORK,
+    # Administration: administrators only. One's own password: everyone.
+    "account.password": frozenset(ALL_ROLES),
+    "admin.users": frozenset({Role.ADMIN}),
+    "admin.create_user": frozenset({Role.ADMIN}),
+    "admin.user": frozenset({Role.ADMIN}),
+    "admin.update_user": frozenset({Role.ADMIN}),
+    "admin.reset_password": frozenset({Role.ADMIN}),
+    "admin.gates": frozenset({Role.ADMIN}),
+    "admin.register_gate": frozenset({Role.ADMIN}),
+    "admin.gate": frozenset({Role.ADMIN}),
+    "admin.rotate_key": frozenset({Role.ADMIN}),
+    "admin.service": frozenset({Role.ADMIN}),
+    "admin.audit": frozenset({Role.ADMIN}),
 }
 
 

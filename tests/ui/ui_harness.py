@@ -158,11 +158,15 @@ def running_central(tmp: Path) -> Iterator[Central]:
     database.create_all()
     bus = LocalBus()
     publisher = RecordingPublisher()
+    from central.enrolments.views import init_app as init_enrolments
+    from central.watchlists.views import init_app as init_watchlists
+
     app = create_app(
         CentralSettings(demo_mode=True, database_url=url),
         database=database,
         publisher=publisher,
         bus=bus,
+        extensions=[init_watchlists, init_enrolments],  # as ``autogate central serve`` builds it
     )
     # threads: the stream holds one, page loads and API calls use the rest.
     server = http_server(app, host="127.0.0.1", port=0, threads=6, channel_timeout=30)
