@@ -7,7 +7,7 @@ step is the engine's rule (the step's roles); the views only say it early and cl
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +65,10 @@ def init_app(app: Flask, *, tariff: OverstayTariff | None = None) -> None:
 
 
 def format_ms(value: int | None) -> str:
-    if value is None:
-        return ""
-    return datetime.fromtimestamp(value / 1000, tz=UTC).strftime(
-        "%Y-%m-%d %H:%M:%S UTC"
-    )
+    """A case time as officers read it: WIB (central/timefmt.py)."""
+    from central.timefmt import format_wib
+
+    return format_wib(value)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -207,7 +206,9 @@ def _manual_context() -> dict[str, Any]:
 
 
 def format_date_today() -> date:
-    return datetime.fromtimestamp(now_ms() / 1000, tz=UTC).date()
+    from central.timefmt import WIB
+
+    return datetime.fromtimestamp(now_ms() / 1000, tz=WIB).date()  # the day as Soekarno-Hatta names it
 
 
 def _date(text: str, what: str) -> date:

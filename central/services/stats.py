@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.models import Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
+from central.timefmt import WIB
 
 
 def stats(session: Session) -> dict[str, Any]:
@@ -37,8 +38,8 @@ def stats(session: Session) -> dict[str, Any]:
 
 # ---- reports: daily recap and per-gate statistics -------------------------------------------
 
-# Soekarno-Hatta works in WIB (UTC+7, no daylight saving): a report "day" is a WIB day.
-WIB = timezone(timedelta(hours=7), "WIB")
+# Soekarno-Hatta works in WIB (UTC+7, no daylight saving): a report "day" is a WIB day (WIB is
+# declared once, in central/timefmt.py).
 
 # SOP standards per step of ``CrossingRecord.timings_ms`` (sop/autogate.md §5 and §11); steps
 # missing here (fingerprint, face, total) are "kondisional": measured, never flagged.

@@ -12,6 +12,7 @@
   const canCommand = root.dataset.canCommand === "yes";
   const mrzFields = (root.dataset.mrzFields || "").split(",").filter(Boolean);
   const strings = JSON.parse(document.getElementById("console-strings").textContent || "{}");
+  const lang = document.documentElement.lang || "en";
   const statusLine = document.getElementById("status");
   const linkMode = document.getElementById("link-mode");
   const banner = document.getElementById("alarm-banner");
@@ -371,10 +372,12 @@
     if (openCase) {
       // The escalation service's case clock (central/cases: case_view()["clock"]).
       box.dataset.source = "case";
-      box.appendChild(el("strong", t("Cekal case") + " #" + openCase.id + (openCase.workflow_title ? " · " + openCase.workflow_title : "")));
+      const title = lang === "id" ? (openCase.workflow_title_id || openCase.workflow_title) : openCase.workflow_title;
+      box.appendChild(el("strong", t("Cekal case") + " #" + openCase.id + (title ? " · " + title : "")));
       const clock = openCase.clock || {};
-      const step = clock.step || openCase.current_step;
-      if (step) box.appendChild(el("div", t("Step") + ": " + step));
+      const words = openCase.step_action;
+      // The step in words: who acts (the SOP's Indonesian title) and, in English, what they do.
+      if (words) box.appendChild(el("div", t("Step") + ": " + (lang === "id" ? words.actor_id : words.en + " (" + words.actor_en + ")"), "case-step"));
       if (clock.due_at_ms) {
         const left = (clock.due_at_ms - Date.now()) / 1000;
         box.appendChild(el("div", left >= 0 ? t("due in") + " " + fmtDuration(left) : t("OVERDUE by") + " " + fmtDuration(-left),
