@@ -27,7 +27,7 @@ bp = Blueprint("i18n", __name__)
 
 
 CODED_KINDS = frozenset({
-    "state", "door", "severity", "mrz", "outcome", "command", "alarm", "list", "alert", "role", "audit", "command_status", "step",
+    "state", "door", "severity", "mrz", "outcome", "command", "alarm", "list", "alert", "role", "audit", "command_status", "step", "case_status",
 })
 
 

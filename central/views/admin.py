@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
@@ -338,7 +338,7 @@ def audit_page() -> Any:
         status = 200
     since = until = None
     if query.day is not None:
-        start = datetime.combine(query.day, time.min, WIB)
+        start = datetime.combine(query.day, time.min, WIB).astimezone(UTC)  # SQLite compares as stored: UTC
         since, until = start, start + timedelta(days=1)
     entries = audit.search(session, username=query.username, action=query.action, target=query.target, since=since,
                            until=until, limit=AUDIT_PAGE + 1, offset=(query.page - 1) * AUDIT_PAGE)

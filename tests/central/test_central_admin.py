@@ -197,6 +197,17 @@ def test_the_audit_log_page_filters_by_user_action_and_day(client, database) -> 
     assert page.count('data-action="user_create"') == 2 and "user:budi" in page and "WIB" in page
     assert 'data-action="user_create"' not in client.get("/admin/audit?action=login").get_data(as_text=True)
     assert client.get("/admin/audit?day=not-a-day").status_code == 400
+    from central.timefmt import to_wib
+
+    with database.session() as session:
+        at = session.scalar(select(AuditEntry.at).where(AuditEntry.action == "user_create"))
+    day = to_wib(at).date()
+    assert 'data-action="user_create"' in client.get(f"/admin/audit?day={day.isoformat()}").get_data(as_text=True)
+    other_day = (day.toordinal() + 1)
+    from datetime import date as date_
+
+    assert 'data-action="user_create"' not in client.get(
+        f"/admin/audit?day={date_.fromordinal(other_day).isoformat()}").get_data(as_text=True)
     assert "user:sari" in client.get("/admin/audit?target=user:sari").get_data(as_text=True)
     assert "user:budi" not in client.get("/admin/audit?target=user:sari").get_data(as_text=True)
 
