@@ -101,3 +101,25 @@ def test_an_administrator_manages_users_gates_and_reads_the_audit_log(central, p
         assert user.role == "backoffice" and user.must_change_password
         assert session.scalar(select(AuditEntry).where(AuditEntry.action == "gate_add")).username == admin
     assert not page.script_errors()
+
+
+def test_an_officer_finds_a_crossing_and_a_report_reader_the_days_recap_from_their_home_page(central, page) -> None:
+    from protocol import CrossingRecord
+
+    gate = central.add_gate("gt-nav02")
+    now_ms = ui.now_ms()
+    central.ingest(gate.event(CrossingRecord(transaction_id="tx-n1", direction="departure", traveler=ui.HELD_TRAVELER,
+                                             started_at_ms=now_ms - 9000, completed_at_ms=now_ms)))
+    ui.log_in_as(page.driver, central.url, central.add_user("officer"))
+    page.click('#home-pages a[data-endpoint="reports.crossings_page"]')
+    page.type("#crossing-search input[name=document_number]", ui.HELD_TRAVELER.document_number)
+    page.click("#crossing-search button[type=submit]")
+    page.until(lambda: page.count("#results tbody tr") == 1)
+    assert page.text("#results tbody tr td").endswith("WIB") and "PRANOTO" in page.text("#results")
+
+    page.driver.delete_all_cookies()
+    ui.log_in_as(page.driver, central.url, central.add_user("report_only"))
+    page.click('#home-pages a[data-endpoint="reports.daily_page"]')
+    page.click("form.search button[type=submit]")
+    page.until(lambda: page.count("#recap-crossings") == 1)
+    assert page.text("#recap-crossings") == "1"
