@@ -109,6 +109,15 @@ class TravelerSimulationSettings(_Section):
     supervisor_at_gate: bool = Field(
         True, description="a simulated supervisor answers at the gate; off when central's console answers"
     )
+    render_documents: bool = Field(
+        False, description="lay rendered data pages on the reader, read by the MRZ reader (needs fonts-ocr-b)"
+    )
+    faces_dir: Path | None = Field(
+        None, description="the camera shows the travellers' faces from this folder (simulators/faces.py)"
+    )
+    scripted: bool = Field(
+        False, description="the demo's stream: more failures, and an impostor and a retried face early on"
+    )
 
 
 Verifier = Literal["engines", "simulated"]

@@ -464,6 +464,9 @@ def case_view(row: Case, now_ms: int) -> dict[str, Any]:
         "waiting_on": step.waits_on if step else None,
         "opened_at_ms": ms(row.opened_at),
         "closed_at_ms": ms(row.closed_at) if row.closed_at else None,
+        # the same times as ISO 8601 with their offset, as the rest of the API gives them
+        "opened_at": as_utc(row.opened_at).isoformat() if row.opened_at else None,
+        "closed_at": as_utc(row.closed_at).isoformat() if row.closed_at else None,
         "outcome": row.outcome,
         "gate_id": row.gate_id,
         "transaction_id": row.transaction_id,
@@ -471,6 +474,8 @@ def case_view(row: Case, now_ms: int) -> dict[str, Any]:
         "reason_text": row.context.get("reason_text"),
         "traveler_name": " ".join(p for p in (traveler.get("given_names"), traveler.get("surname")) if p)
         or row.context.get("applicant_name") or row.context.get("detainee_name") or "",
+        # the current step in words, for the console's case clock (its id is a code)
+        "step_action": _step_words(definition, tick.step_id),
         "clock": {
             "step": tick.step_id,
             "since_ms": tick.since_ms,
@@ -481,6 +486,16 @@ def case_view(row: Case, now_ms: int) -> dict[str, Any]:
             "overdue": tick.is_overdue,
         },
     }
+
+
+def _step_words(definition: Any, step_id: str | None) -> dict[str, str] | None:
+    if not step_id:
+        return None
+    try:
+        step = definition.step(step_id)
+    except (KeyError, LookupError, ValueError):
+        return None
+    return {"en": step.action_en, "actor_en": step.actor_en, "actor_id": step.actor_id or step.actor_en}
 
 
 def step_records(session: Session, case_id: int) -> list[CaseStepRecord]:

@@ -28,7 +28,12 @@ READERS = (Role.ADMIN, Role.SUPERVISOR, Role.BACKOFFICE, Role.OFFICER, Role.REPO
 
 
 def init_app(app: Flask) -> None:
+    from central.navigation import NavEntry, add_entry
+
     app.register_blueprint(bp)
+    add_entry(app, NavEntry("sla.page", "Service standards", frozenset(READERS), order=55,
+                            description="Per SOP and step: share of cases within the time standard, "
+                                        "median and p95, backlog; as charts and CSV"))
 
 
 def _day(text: str | None, default: date) -> date:

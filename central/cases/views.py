@@ -9,7 +9,7 @@ in words, before the officer fills a form.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,16 @@ def html(page: str, status: int) -> Response:
 
 
 def format_ms(value: int | None) -> str:
-    """People read times in WIB (the office's zone); the API keeps milliseconds."""
-    return documents.wib(value)
+    """A case time as officers read it: WIB (central/timefmt.py)."""
+    from central.timefmt import format_wib
+
+    return format_wib(value)
+
+
+def _today_in_wib() -> Any:
+    from central.timefmt import WIB
+
+    return datetime.fromtimestamp(now_ms() / 1000, tz=WIB).date()  # the day as Soekarno-Hatta names it
 
 
 def format_duration(seconds: float | None) -> str:
@@ -184,7 +192,7 @@ def new() -> Any:
         return html(page, 403 if refused else 400 if request.method == "POST" else 200)
     session = get_session()
     try:
-        context = forms.context_from(chosen, request.form, today=datetime.fromtimestamp(now_ms() / 1000, tz=UTC).date(),
+        context = forms.context_from(chosen, request.form, today=_today_in_wib(),
                                      tariff=current_app.extensions[EXT_TARIFF])
         row = service.open_case(session, chosen.id, now_ms=now_ms(), actor=actor(), context=context, calendar=calendar())
     except CaseRefused as exc:

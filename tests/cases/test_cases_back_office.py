@@ -309,7 +309,7 @@ def test_every_back_office_string_has_an_indonesian_translation_and_pages_use_it
     from central.i18n_table import INDONESIAN
 
     templates = Path(central.cases.__file__).with_name("templates")
-    used = {s for path in templates.rglob("*.html") for s in re.findall(r'_\("([^"]+)"', path.read_text())}
+    used = {s for path in templates.rglob("*.html") for s in re.findall(r'_\("([^"]+)"\)', path.read_text())}
     assert sorted(s for s in used if s not in INDONESIAN and s not in BACK_OFFICE) == []
     token = act_as(client, database, "supervisor")
     client.post("/lang", data={"csrf_token": token, "lang": "id", "next": "/work"})

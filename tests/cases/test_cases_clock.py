@@ -78,9 +78,9 @@ def test_list_puts_open_cases_first(database) -> None:
             GateEvent(event="alarm_raised", reason="cekal_identik"),
             ("tpi-03-cekal", "gate_hold"),
         ),
-        (
-            GateEvent(event="watchlist_hold", state_to="held"),
-            ("tpi-03-cekal", "gate_hold"),
+        (  # the state change into held is not the hold's report: the alarm is (one case, one alert)
+            GateEvent(event="door_closed", state_from="entry_open", state_to="held"),
+            None,
         ),
         (
             GateEvent(

@@ -80,6 +80,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "public.receptionist_press": PUBLIC,
     "public.gateway_message": PUBLIC,
     "public.gateway_receipt": PUBLIC,
+    # Administration: administrators only. One's own password: everyone.
+    "account.password": frozenset(ALL_ROLES),
+    "admin.users": frozenset({Role.ADMIN}),
+    "admin.create_user": frozenset({Role.ADMIN}),
+    "admin.user": frozenset({Role.ADMIN}),
+    "admin.update_user": frozenset({Role.ADMIN}),
+    "admin.reset_password": frozenset({Role.ADMIN}),
+    "admin.gates": frozenset({Role.ADMIN}),
+    "admin.register_gate": frozenset({Role.ADMIN}),
+    "admin.gate": frozenset({Role.ADMIN}),
+    "admin.rotate_key": frozenset({Role.ADMIN}),
+    "admin.service": frozenset({Role.ADMIN}),
+    "admin.audit": frozenset({Role.ADMIN}),
 }
 
 

@@ -27,7 +27,6 @@ from sqlalchemy import select
 from central.cases.models import Case, WatchlistProposal
 from central.cases.positions import set_positions
 from central.enrolments.models import Enrolment
-from central.enrolments.views import init_app as init_enrolments
 from central.services.audit import Actor
 
 REQUIRE = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
@@ -53,7 +52,7 @@ def _need_browser() -> None:
 @pytest.fixture
 def central(tmp_path):
     _need_browser()
-    with ui.running_central(tmp_path, extensions=(init_enrolments,)) as running:
+    with ui.running_central(tmp_path) as running:  # the harness builds central as `serve` does
         yield running
 
 
