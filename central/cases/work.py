@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     from central.navigation import NavEntry, add_entry
 
     app.register_blueprint(bp)
-    add_entry(app, NavEntry("work.home", "My work", frozenset(Role), order=5,
+    add_entry(app, NavEntry("work.home", "My work", frozenset(Role), order=15,
                             description="My open steps, due soon and overdue, and the SOPs my positions may start"))
     add_entry(app, NavEntry("work.admin", "Positions and holidays", frozenset({Role.ADMIN}), order=83,
                             description="Who holds which position of the decree; the office's public holidays"))

@@ -45,9 +45,9 @@ def _log_in(client: FlaskClient, username: str, password: str):
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.SUPERVISOR, ["auth.index", "work.home", "console.page", "cases.index", "reports.crossings_page",
+        (Role.SUPERVISOR, ["auth.index", "console.page", "work.home", "cases.index", "reports.crossings_page",
                            "reports.daily_page", "sla.page", "reports.gates_page"]),
-        (Role.ADMIN, ["auth.index", "work.home", "console.page", "cases.index", "reports.crossings_page",
+        (Role.ADMIN, ["auth.index", "console.page", "work.home", "cases.index", "reports.crossings_page",
                       "reports.daily_page", "sla.page", "reports.gates_page", "admin.users", "admin.gates",
                       "admin.audit", "work.admin"]),
         (Role.OFFICER, ["auth.index", "work.home", "cases.index", "reports.crossings_page", "reports.daily_page",

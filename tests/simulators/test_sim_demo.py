@@ -82,6 +82,8 @@ def test_the_enroller_enrols_each_gates_travelers_in_arrival_order(tmp_path: Pat
 
     url = f"sqlite:///{tmp_path / 'central.db'}"
     database = Database(url)
+    from edge.face.engine import EMBEDDER_MODEL
+
     database.create_all()
     enroller = Enroller(url, [5, 6], per_gate=2, stop=threading.Event(), faces_dir=DEFAULT_FACES_DIR).start()
     enroller.join(120)
@@ -94,5 +96,5 @@ def test_the_enroller_enrols_each_gates_travelers_in_arrival_order(tmp_path: Pat
         for traveler in expected:
             (row,) = service.lookup(session, traveler.document_number, traveler.nationality)
             assert row.fingerprint_iso and row.finger_position == 2 and row.source == "issuance"
-            assert row.face_template is not None and row.face_model == "face-mobilefacenet"
+            assert row.face_template is not None and row.face_model == EMBEDDER_MODEL  # what gates verify with
     database.dispose()
