@@ -23,12 +23,15 @@ EXTENSION = "autogate.db"
 
 # A database made by ``create_all`` before migrations existed is adopted at the newest revision
 # whose marker table it already has (newest first), then upgraded from there.
-ADOPTION: tuple[tuple[str, str], ...] = (("0002_face_evidence", "face_evidence"), ("0001_initial", "gates"))
+ADOPTION: tuple[tuple[str, str], ...] = (
+    ("0003_cctv_face_watchlist", "cctv_cameras"), ("0002_face_evidence", "face_evidence"), ("0001_initial", "gates"),
+)
 
 
 def metadata() -> MetaData:
     """Every table of central: importing the model modules registers them on ``Base.metadata``."""
     import central.cases.models  # noqa: F401
+    import central.cctv.models  # noqa: F401
     import central.enrolments.models  # noqa: F401
     import central.watchlists.models  # noqa: F401
 

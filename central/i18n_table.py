@@ -207,6 +207,73 @@ INDONESIAN: dict[str, str] = {
     "outcome.emergency": "darurat",
     "outcome.fault": "gangguan",
     "outcome.aborted": "dihentikan",
+    # CCTV face recognition (SOP it-05: Pemanfaatan CCTV Face Recognition)
+    "CCTV alarms": "Alarm CCTV",
+    "CCTV face recognition": "CCTV pengenalan wajah",
+    "Cameras": "Kamera",
+    "Camera": "Kamera",
+    "Alarms": "Alarm",
+    "newest first": "terbaru di atas",
+    "Decided": "Sudah diputuskan",
+    "No alarm waiting.": "Tidak ada alarm yang menunggu.",
+    "The alarm queue needs JavaScript: it is pushed live and sounds until acknowledged.": (
+        "Antrean alarm memerlukan JavaScript: alarm dikirim langsung dan berbunyi sampai diterima."
+    ),
+    "Live": "Langsung",
+    "Reconnecting…": "Menyambung ulang…",
+    "Score": "Skor",
+    "Seen": "Terlihat",
+    "List": "Daftar",
+    "Entry": "Entri",
+    "Documents": "Dokumen",
+    "Born": "Lahir",
+    "Agency": "Instansi pengusul",
+    "Candidates": "Kandidat lain",
+    "Watchlist photo": "Foto daftar cekal",
+    "Watchlist photos": "Foto daftar cekal",
+    "Captured face": "Wajah tertangkap",
+    "Scene": "Situasi",
+    "Track": "Jejak",
+    "frame": "bingkai",
+    "No picture (deleted after retention)": "Tidak ada gambar (dihapus setelah masa simpan)",
+    "No watchlist photo kept": "Foto daftar cekal tidak disimpan",
+    "Flag to every gate": "Tandai ke semua autogate",
+    "Alert the supervisors' console": "Peringatkan konsol pengawas",
+    "Note": "Catatan",
+    "Dismiss: not this person": "Tolak: bukan orang ini",
+    "Confirmed by": "Dikonfirmasi oleh",
+    "Dismissed by": "Ditolak oleh",
+    "it-05 case": "Kasus it-05",
+    "Open the case": "Buka kasus",
+    "Time in step": "Waktu pada langkah",
+    "of": "dari",
+    "Watchlists": "Daftar cegah tangkal",
+    "Photos for CCTV face recognition": "Foto untuk CCTV pengenalan wajah",
+    "This entry is deactivated: its photos are not on the face list.": (
+        "Entri ini dinonaktifkan: fotonya tidak ada di daftar wajah."
+    ),
+    "Face list version": "Versi daftar wajah",
+    "Uploaded photos are kept (setting cctv.keep_enrolment_photos).": (
+        "Foto yang diunggah disimpan (pengaturan cctv.keep_enrolment_photos)."
+    ),
+    "Uploaded photos are not kept: central keeps the template and a face crop for comparison.": (
+        "Foto yang diunggah tidak disimpan: pusat menyimpan templat dan potongan wajah untuk pembanding."
+    ),
+    "No face crop kept": "Potongan wajah tidak disimpan",
+    "quality": "kualitas",
+    "accepted by the officer": "diterima oleh petugas",
+    "on the face list": "ada di daftar wajah",
+    "not on the face list": "tidak ada di daftar wajah",
+    "reason": "alasan",
+    "Remove": "Hapus",
+    "No photo yet: cameras cannot recognise this person.": "Belum ada foto: kamera tidak dapat mengenali orang ini.",
+    "Add a photo": "Tambah foto",
+    "One face, frontal, sharp and evenly lit. The face engine checks it; a photo with quality problems is refused unless you accept them.": (
+        "Satu wajah, menghadap depan, tajam dan merata cahayanya. Mesin wajah memeriksanya; foto bermasalah "
+        "ditolak kecuali Anda menerimanya."
+    ),
+    "Enrol despite quality problems (recorded)": "Daftarkan meski kualitas bermasalah (dicatat)",
+    "Enrol photo": "Daftarkan foto",
 }
 
 # Strings console.js looks up: sent to the page as a JSON table in the chosen language.

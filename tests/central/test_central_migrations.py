@@ -19,9 +19,9 @@ def schema_differences(database: Database) -> list:
 def test_an_empty_database_migrates_to_the_models_schema(database_url: str) -> None:
     database = Database(database_url)
     try:
-        assert database.migrate() == "0002_face_evidence"
+        assert database.migrate() == "0003_cctv_face_watchlist"
         assert schema_differences(database) == []  # a model change needs a migration
-        assert database.migrate() == "0002_face_evidence"  # idempotent
+        assert database.migrate() == "0003_cctv_face_watchlist"  # idempotent
     finally:
         database.dispose()
 
@@ -32,8 +32,11 @@ def test_a_database_from_before_migrations_is_adopted_and_upgraded(tmp_path) -> 
         database.create_all()
         with database.engine.begin() as connection:  # the schema as the first deployment made it
             connection.execute(text("DROP TABLE face_evidence"))
+            for table in ("cctv_person_flags", "cctv_dismissals", "cctv_alarm_images", "cctv_alarms",
+                          "face_list_changes", "face_list_versions", "face_templates", "cctv_cameras"):
+                connection.execute(text(f"DROP TABLE {table}"))
         assert "face_evidence" not in inspect(database.engine).get_table_names()
-        assert database.migrate() == "0002_face_evidence"
+        assert database.migrate() == "0003_cctv_face_watchlist"
         assert "face_evidence" in inspect(database.engine).get_table_names()
         assert schema_differences(database) == []
     finally:
