@@ -140,6 +140,15 @@ def test_cli_prints_one_line_per_alarm_and_a_summary(portraits, face_boxes, tmp_
     assert summary["fps"] > 0
 
 
+def test_cli_sets_the_threshold_from_the_fpir_on_the_fitted_curve(portraits, face_boxes, tmp_path, capsys):
+    gallery = gallery_folder(tmp_path / "gallery", {"OBAMA": ["obama"]})
+    source = tmp_path / "frames"
+    write_frames(walk_past(portraits, face_boxes, ["obama2"]).frames(), source)
+    assert main(["run", "--gallery", str(gallery), "--source", str(source), "--json", "--target-fpir", "0.01"]) == 0
+    alarm, summary = _json_lines(capsys.readouterr().out)
+    assert alarm["identity"] == "OBAMA" and summary["alarms"] == 1
+
+
 def test_cli_reports_bad_gallery_photos_and_refuses_an_empty_gallery(tmp_path, capsys, portraits):
     empty = tmp_path / "gallery" / "NOBODY"
     empty.mkdir(parents=True)
