@@ -28,6 +28,10 @@ from central.settings import CentralSettings, load_settings
 
 log = logging.getLogger(__name__)
 
+# The (group, sub-command) pairs ``autogate`` routes here (autogate/cli.py SPLIT_GROUPS): the
+# watchlist's photos at central, and camera registration beside the camera node's own ``run``.
+COMMANDS = frozenset({("watchlist", "faces"), ("cctv", "add-camera"), ("cctv", "cameras")})
+
 
 def _parser(prog: str = "autogate") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="CCTV face recognition at central")
