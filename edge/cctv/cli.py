@@ -83,6 +83,7 @@ def run_standalone(args: argparse.Namespace, out: TextIO) -> int:
     from edge.cctv.source import SourceError, open_source
     from edge.cctv.threshold import CalibrationError
     from edge.face import FaceEngine
+    from edge.face.errors import FaceError
 
     engine = FaceEngine.from_models(models_dir=args.models_dir, detector_input_px=args.detector_input_px or 640)
     try:
@@ -112,7 +113,10 @@ def run_standalone(args: argparse.Namespace, out: TextIO) -> int:
     started = time.perf_counter()
     try:
         for frame in source.frames(stop):
-            emit(node.process(frame.index, frame.at_ms, frame.image))
+            try:
+                emit(node.process(frame.index, frame.at_ms, frame.image))
+            except FaceError as exc:  # a frame the engine cannot take: reported, the rest goes on
+                print(f"autogate cctv: frame {frame.index} skipped: {exc}", file=sys.stderr)
         emit(node.finish())
     except KeyboardInterrupt:
         emit(node.finish())

@@ -28,6 +28,7 @@ from edge.cctv.node import CameraNode, NodeConfig, NodeStats, ThresholdRule
 from edge.cctv.settings import CameraSettings
 from edge.cctv.source import FrameSource, wall_ms
 from edge.cctv.sync import SUBSCRIPTIONS, FaceListSync
+from edge.face.errors import FaceError
 from edge.link.mqtt import LinkTopics
 from protocol import cctv as topics
 from protocol.keys import PublicKey
@@ -69,6 +70,7 @@ class CameraService:
         link.on_watchlist_notice(self.sync.on_notice)
         link.on_messages(SUBSCRIPTIONS, self.sync.handle)
         self.alarms_sent = 0
+        self.bad_frames = 0
 
     def _installed(self, gallery: WatchlistGallery) -> None:
         self.node.set_gallery(gallery)
@@ -83,7 +85,13 @@ class CameraService:
         """Process *source* until it ends or *stop* is set; every alarm into the outbox."""
         try:
             for frame in source.frames(stop):
-                self._send(self.node.process(frame.index, frame.at_ms, frame.image))
+                try:
+                    raised = self.node.process(frame.index, frame.at_ms, frame.image)
+                except FaceError as exc:  # a frame the engine cannot take (not BGR uint8): skip it, go on
+                    self.bad_frames += 1
+                    log.warning("camera %s: frame %d skipped: %s", self.settings.camera_id, frame.index, exc)
+                    continue
+                self._send(raised)
         finally:
             self._send(self.node.finish())
             source.close()

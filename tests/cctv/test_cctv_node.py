@@ -204,3 +204,76 @@ def test_networked_node_alarms_from_its_local_face_list_while_the_broker_is_unre
     with Outbox(data / "cam-off.outbox.sqlite", sender="cam-off", key=KeyPair.load(tmp_path / "cam.key")) as outbox:
         (row,) = outbox.pending()
         assert row.kind == "cctv_alarm" and b'"entry_id":"E-OBAMA"' in row.envelope
+
+
+def test_a_live_stream_that_drops_is_reopened_and_the_node_keeps_reading():
+    """A network camera that drops (or is not there yet) must not end the node: it reconnects."""
+    from edge.cctv.source import LiveSource
+
+    opened = []
+
+    class FakeCapture:
+        def __init__(self, target) -> None:
+            opened.append(target)
+            self.left = 0 if len(opened) == 1 else 3  # first attempt: the camera is not up yet
+
+        def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+            return self.left > 0
+
+        def read(self):
+            if self.left == 0:
+                return False, None
+            self.left -= 1
+            return True, np.full((72, 128, 3), len(opened), np.uint8)
+
+        def release(self) -> None:
+            pass
+
+    stop = threading.Event()
+    source = LiveSource("rtsp://camera.invalid/stream", capture_factory=FakeCapture, reconnect_min_s=0.01,
+                        reconnect_max_s=0.02, read_timeout_s=0.05, clock_ms=lambda: 1)
+    seen = []
+    for frame in source.frames(stop):
+        seen.append(int(frame.image[0, 0, 0]))
+        if len({*seen}) >= 2:  # frames from two successive connections
+            stop.set()
+    source.close()
+    assert len(opened) >= 3 and source.reconnects >= 2 and len(set(seen)) >= 2
+
+
+def test_a_frame_the_engine_cannot_take_is_skipped_and_the_service_goes_on(cctv_engine, portraits, face_boxes, tmp_path):
+    from edge.cctv.service import CameraService
+    from edge.cctv.settings import CameraSettings
+    from edge.cctv.source import Frame
+    from edge.link.base import MemoryLink
+
+    class Link(MemoryLink):
+        def on_messages(self, filters, handler) -> None:
+            self.handler = handler
+
+        def report_watchlist_version(self, version) -> None:
+            self.version = version
+
+        def start(self) -> None:
+            pass
+
+    frames = [Frame(i, i * 66, f.image) for i, f in enumerate(walk_past(portraits, face_boxes, ["obama2"]).frames())]
+    frames.insert(5, Frame(999, 999, np.zeros((72, 128), np.uint8)))  # a grey frame from a misconfigured camera
+
+    class Source:
+        name, live = "list", False
+
+        def frames(self, stop):
+            yield from frames
+
+        def close(self) -> None:
+            pass
+
+    link = Link()
+    settings = CameraSettings(camera_id="cam-x", source="unused", demo_mode=True, data_dir=tmp_path)
+    service = CameraService(settings, engine=cctv_engine, link=link, central_key=None,
+                            threshold_rule=lambda n: Threshold(THRESHOLD, None, n, None, False, "fixed"))
+    service.node.set_gallery(_gallery(cctv_engine, portraits, {"E-OBAMA": "obama"}))
+    stats = service.run(Source(), threading.Event())
+    assert service.bad_frames == 1 and stats.frames == len(frames) and stats.alarms == 1
+    assert [e.kind for e in link.events] == ["cctv_alarm"]
