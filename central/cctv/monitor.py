@@ -1,6 +1,6 @@
 """The CCTV housekeeping thread inside ``autogate central serve``.
 
-Every ``cctv.purge_interval_s``: delete the pictures of unconfirmed alarms past retention; bring
+Every ``cctv.purge_interval_s`` (the first time 10 s after start): delete the pictures of unconfirmed alarms past retention; bring
 the face list in line with the watchlist (an entry deactivated there leaves the face list) and
 publish any version not yet published (the broker was down when it was made); republish the
 person flags when one expired. Each step commits on its own, so one failing does not stop the
@@ -25,6 +25,7 @@ from protocol.keys import KeyPair
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor(username="system:cctv", role=None)
+FIRST_TICK_S = 10.0
 
 
 class CctvMonitor:
@@ -52,8 +53,12 @@ class CctvMonitor:
             self._thread.join(10)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._settings.purge_interval_s):
+        # A first tick soon after start: a face list made while central could not publish goes
+        # out once the broker connection is up, not a whole interval later.
+        wait_s = min(FIRST_TICK_S, self._settings.purge_interval_s)
+        while not self._stopping.wait(wait_s):
             self.tick()
+            wait_s = self._settings.purge_interval_s
 
     def tick(self) -> None:
         now_ms = int(self._clock() * 1000)

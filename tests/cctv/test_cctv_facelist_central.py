@@ -231,3 +231,26 @@ def test_cli_imports_a_folder_per_entry_and_reports_refused_photos(db, engine, t
     assert FACE_LIST_NOTICE in broker.retained
     with db.session() as session:
         assert session.scalar(select(AuditEntry).where(AuditEntry.action == "face_import")).username == "sup-9"
+
+
+def test_the_monitor_publishes_an_unpublished_version_and_follows_the_watchlist(db, engine):
+    from central.cctv.monitor import CctvMonitor
+
+    settings = CctvSettings()
+    broker = FakeBroker()
+    with db.session() as session:
+        obama = add_entry(session, "OBAMA")
+        faces.enrol_photo(session, engine, obama, photo("obama"), OFFICER, settings=settings)
+        faces.commit_version(session, OFFICER, "while the broker was down", settings=settings, model=engine.model_tag)
+        session.commit()
+    monitor = CctvMonitor(db, settings, key=CENTRAL_KEY, publish=broker.publish, model=lambda: engine.model_tag,
+                          clock=lambda: NOW_MS / 1000)
+    monitor.tick()
+    assert FACE_LIST_NOTICE in broker.retained and face_snapshot_topic(1, 0) in broker.retained
+    with db.session() as session:
+        watchlist.deactivate_entry(session, obama, OFFICER, "lifted")
+        session.commit()
+    monitor.tick()
+    with db.session() as session:
+        assert faces.current_version(session) == 2 and faces.current_snapshot(session, model=engine.model_tag).templates == ()
+    assert face_snapshot_topic(1, 0) not in broker.retained  # the old version cleared
