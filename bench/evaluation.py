@@ -12,6 +12,7 @@ scores; this module says which of them a fit may see.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Hashable, Sequence
@@ -185,6 +186,40 @@ def threshold_for_fmr(impostor: np.ndarray, target_fmr: float) -> float:
     return float(np.nextafter(pivot, np.inf))
 
 
+def threshold_for_fmr_bound(impostor: np.ndarray, target_fmr: float, confidence: float = 0.95) -> float:
+    """The lowest threshold at which the upper end of the FMR's Clopper-Pearson interval on
+    *impostor* is at most *target_fmr*.
+
+    ``threshold_for_fmr`` aims at the target itself, so about half of the held-out folds land
+    above it; this fit leaves the margin the sample's own uncertainty calls for, so that a
+    threshold shipped for FMR 0.05 % holds on people it did not see.
+    """
+    imp = np.asarray(impostor, dtype=np.float64)
+    n = imp.size
+    if n == 0:
+        raise ValueError("no impostor scores to fit a threshold on")
+    allowed = _allowed_within_bound(n, target_fmr, confidence)
+    # the (allowed + 1)-th highest impostor is refused: the threshold sits just above it
+    pivot = np.partition(imp, n - allowed - 1)[n - allowed - 1]
+    return float(np.nextafter(pivot, np.inf))
+
+
+@functools.lru_cache(maxsize=4096)
+def _allowed_within_bound(n: int, target_fmr: float, confidence: float) -> int:
+    """The most errors in *n* trials whose interval's upper end is at most *target_fmr*
+    (0 when even none is too many to show the target)."""
+    lo, hi = 0, n  # `lo` passes, `hi` fails
+    if clopper_pearson(0, n, confidence)[1] > target_fmr:
+        return 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if clopper_pearson(mid, n, confidence)[1] <= target_fmr:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def det_curve(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(thresholds, FMR, FNMR) at every distinct score; a pair is accepted when score >= threshold."""
     g = np.sort(np.asarray(genuine, dtype=np.float64))
@@ -273,6 +308,14 @@ def fmr_threshold_fit(target_fmr: float) -> ThresholdFit:
     return fit
 
 
+def fmr_bound_fit(target_fmr: float, confidence: float = 0.95) -> ThresholdFit:
+    """A fit whose training FMR's upper confidence bound is at most *target_fmr*
+    (``threshold_for_fmr_bound``): the fit to use for a threshold that will be shipped."""
+    def fit(_genuine: np.ndarray, impostor: np.ndarray) -> float:
+        return threshold_for_fmr_bound(impostor, target_fmr, confidence)
+    return fit
+
+
 def cross_validate(pairs: Pairs, k: int, target_fmr: float, *, seed: int = 0,
                    fit: ThresholdFit | None = None) -> HeldOut:
     """Fit a threshold on k-1 folds of subjects, apply it to the pairs of the fold left out.
@@ -304,6 +347,6 @@ def summary_line(name: str, held: HeldOut) -> str:
 
 __all__ = [
     "FoldResult", "HeldOut", "Pairs", "Rate", "clopper_pearson", "cross_validate",
-    "det_curve", "equal_error_rate", "fmr_threshold_fit", "rates_at", "regularized_beta",
-    "subject_folds", "summary_line", "threshold_for_fmr",
+    "det_curve", "equal_error_rate", "fmr_bound_fit", "fmr_threshold_fit", "rates_at",
+    "regularized_beta", "subject_folds", "summary_line", "threshold_for_fmr", "threshold_for_fmr_bound",
 ]

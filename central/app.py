@@ -91,11 +91,12 @@ def create_app(
     app.extensions[EXT_BUS] = bus or default_bus()  # what /console/stream listens on
     app.extensions[EXT_LIMITER] = AddressLimiter(settings.login_ip_max_failures, settings.login_lockout_s)
 
-    from central import i18n
-    from central.views import api, auth, console, health, reports
+    from central import i18n, navigation, timefmt
+    from central.views import account, admin, api, auth, console, health, reports
 
     app.before_request(auth.load_user)
     app.before_request(_enforce_declared_roles)
+    account.init_app(app)  # after the role check: a reset password sends the user to change it
     csrf.init_app(app)
     app.after_request(_security_headers)
     app.register_blueprint(auth.bp)
@@ -106,7 +107,10 @@ def create_app(
     from central.cases.views import init_app as init_cases  # escalation cases (issue 7)
 
     init_cases(app)
+    admin.init_app(app)
     i18n.init_app(app)
+    navigation.init_app(app)
+    timefmt.init_app(app)
     app.register_error_handler(NotFound, lambda exc: _error(404, "not_found", str(exc)))
     app.register_error_handler(InvalidRequest, lambda exc: _error(400, "invalid", str(exc)))
     app.register_error_handler(CommandNotSent, lambda exc: _error(503, "not_sent", str(exc)))
@@ -129,8 +133,13 @@ def _enforce_declared_roles() -> Response | None:
 
 
 def _error(status: int, code: str, text: str) -> Response:
-    from flask import jsonify
+    """JSON for the API and scripts, an HTML page (in the reader's language) for a person."""
+    from flask import jsonify, make_response, render_template
 
+    from central.roles import wants_json
+
+    if not wants_json():
+        return make_response(render_template("error.html", status=status, reason=text), status)
     response = jsonify({"error": code, "message": text})
     response.status_code = status
     return response

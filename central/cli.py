@@ -7,6 +7,9 @@
     add-gate      GATE_ID --public-key B64 --direction departure|arrival [--name NAME]
     stats         counts (--json)
     public-key    print central's command-signing public key (gates need it)
+    positions     USERNAME [POSITION ...]: the positions (jabatan) a user holds (central/cases/cli.py)
+    holidays      list | add DAY NAME | remove DAY: the working-day calendar's public holidays
+    office-sweep  notify overdue SOP steps and send queued messages once (serve does it on a timer)
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="print counts")
     st.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("public-key", help="print central's public key")
+    from central.cases.cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -166,7 +172,10 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
 
 
 def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    import time
+
     from central.app import EXT_BUS, EXT_KEY, create_app, load_central_key
+    from central.cases.notify import OfficeWorker, sender_from_settings
     from central.ingest.gaps import GapResolver
     from central.ingest.mqtt import IngestService
     from central.watchlists.stale import StaleListMonitor
@@ -201,6 +210,9 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
                                publish=publish_watchlist if service else None,
                                model=lambda: app.extensions[EXT_CCTV].model)
     stale_monitor = StaleListMonitor(database)
+    # Overdue SOP steps notify their positions; queued applicant and officer messages go out.
+    office_worker = OfficeWorker(database, sender_from_settings(settings.office),
+                                 interval_s=settings.office.overdue_sweep_s, clock=time.time)
     # Asks gates to resend events that never arrived (holes and missing tails) from their outboxes.
     gap_resolver = (
         GapResolver(database, key=app.extensions[EXT_KEY], publisher=service) if service else None
@@ -212,6 +224,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         service.start()
     stale_monitor.start()
     cctv_monitor.start()
+    office_worker.start()
     if gap_resolver is not None:
         gap_resolver.start()
     thread = threading.Thread(target=server.run, name="central-http", daemon=True)
@@ -223,6 +236,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         close_http(server, app.extensions[EXT_BUS])
         stale_monitor.close()
         cctv_monitor.close()
+        office_worker.stop()
         if gap_resolver is not None:
             gap_resolver.close()
         if service is not None:
@@ -264,3 +278,15 @@ _COMMANDS = {
     "stats": _stats,
     "public-key": _public_key,
 }
+
+
+def _office(name: str) -> Any:
+    def run(settings: CentralSettings, args: argparse.Namespace) -> int:
+        from central.cases.cli import COMMANDS
+
+        return COMMANDS[name](settings, args)
+
+    return run
+
+
+_COMMANDS.update({name: _office(name) for name in ("positions", "holidays", "office-sweep")})

@@ -2,7 +2,8 @@
 
 Each session holds a random token. A POST/PUT/PATCH/DELETE must echo it, in the form field
 ``csrf_token`` or the ``X-CSRF-Token`` header (the console's fetch calls), or it is refused
-with 403 before any view runs. Together with SameSite cookies this stops cross-site posts.
+with 403 before any view runs. Together with SameSite cookies this stops cross-site posts. An
+endpoint that authenticates every request by signature (a provider webhook) is marked ``exempt``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import hmac
 import logging
 import secrets
 
-from flask import Flask, request, session
+from typing import Any
+
+from flask import Flask, current_app, request, session
 from werkzeug.wrappers import Response
 
 from central.roles import refuse
@@ -37,8 +40,21 @@ def rotate() -> str:
     return str(session[FIELD])
 
 
+EXEMPT_ATTR = "autogate_csrf_exempt"
+
+
+def exempt(view: Any) -> Any:
+    """For an endpoint that authenticates each request itself (a provider's HMAC-signed webhook):
+    no browser session, so no CSRF token to carry."""
+    setattr(view, EXEMPT_ATTR, True)
+    return view
+
+
 def _check() -> Response | None:
     if request.method in SAFE_METHODS:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, EXEMPT_ATTR, False):
         return None
     expected = session.get(FIELD)
     sent = request.headers.get(HEADER) or request.form.get(FIELD)

@@ -22,9 +22,14 @@ log = logging.getLogger(__name__)
 EXTENSION = "autogate.db"
 
 # A database made by ``create_all`` before migrations existed is adopted at the newest revision
-# whose marker table it already has (newest first), then upgraded from there.
+# whose marker it already has (newest first), then upgraded from there. A marker is a table, or
+# ``table.column`` for a revision that only adds columns.
 ADOPTION: tuple[tuple[str, str], ...] = (
-    ("0003_cctv_face_watchlist", "cctv_cameras"), ("0002_face_evidence", "face_evidence"), ("0001_initial", "gates"),
+    ("0003_cctv_face_watchlist", "cctv_cameras"),
+    ("0004_shift_answers_resets", "alerts.answered_by_message_id"),
+    ("0003_office_back_office", "position_holders"),
+    ("0002_face_evidence", "face_evidence"),
+    ("0001_initial", "gates"),
 )
 
 
@@ -103,10 +108,18 @@ class Database:
 
 
 def _unversioned_revision(connection: Connection) -> str | None:
-    tables = set(inspect(connection).get_table_names())
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
     if "alembic_version" in tables:
         return None
-    return next((revision for revision, marker in ADOPTION if marker in tables), None)
+
+    def present(marker: str) -> bool:
+        table, _, column = marker.partition(".")
+        if table not in tables:
+            return False
+        return not column or column in {c["name"] for c in inspector.get_columns(table)}
+
+    return next((revision for revision, marker in ADOPTION if present(marker)), None)
 
 
 def init_app(app: Flask, database: Database) -> None:

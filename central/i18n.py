@@ -26,7 +26,9 @@ SESSION_KEY = "lang"
 bp = Blueprint("i18n", __name__)
 
 
-CODED_KINDS = frozenset({"state", "door", "severity", "mrz", "outcome"})
+CODED_KINDS = frozenset({
+    "state", "door", "severity", "mrz", "outcome", "command", "alarm", "list", "alert", "role", "audit", "command_status", "step", "case_status",
+})
 
 
 def translate(text: str, language: str) -> str:

@@ -116,6 +116,8 @@ class Crossing(Base):
     biometrics: Mapped[Json] = mapped_column(default=dict)
     timings_ms: Mapped[Json] = mapped_column(default=dict)
     watchlist_version: Mapped[int | None]
+    # None: the gate recorded it; else the counter officer who gave the mark after a referral.
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -137,6 +139,8 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None]
     source_message_id: Mapped[str | None] = mapped_column(String(32))
+    # The gate message that answered it (a retry granted, a release): the console is told at once.
+    answered_by_message_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class FaceEvidenceRecord(Base):
@@ -187,6 +191,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when an administrator resets the password: the next login must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]

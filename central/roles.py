@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, jsonify, redirect, render_template, request, url_for
+from flask import g, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +44,8 @@ def refuse(status: int, reason: str) -> Response:
         return response
     if status == 401:
         return redirect(url_for("auth.login", next=request.path))
-    return Response(render_template("error.html", status=status, reason=reason), status=status)
+    # Flask's response class: an HTML page, not werkzeug's text/plain default.
+    return make_response(render_template("error.html", status=status, reason=reason), status)
 
 
 def role_required(*roles: str) -> Callable[[F], F]:

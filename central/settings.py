@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from central.cases.settings import OfficeSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.errors import ConfigurationError
@@ -102,6 +104,7 @@ class CentralSettings(BaseSettings):
     ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
     session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
+    office: OfficeSettings = Field(default_factory=OfficeSettings, description="back-office workflows (central/cases)")
     login_max_failures: int = Field(5, ge=1, le=100, description="failed logins before a user is locked")
     login_lockout_s: int = Field(300, ge=1, le=86400, description="how long a locked user must wait")
     login_ip_max_failures: int = Field(

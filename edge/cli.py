@@ -188,16 +188,26 @@ def _recognition(settings: Any, stack: ExitStack, *, watchlist: Any, key: Any, c
     """The gate's recognition steps: real MRZ parsing, document checks and local screening
     always; each biometric on its engine against central's enrolments, or simulated (demo
     travelers carry a "genuine"/"mismatch" flag for it instead of a capture)."""
-    from edge.gate.recognition import CameraMrzReader, Recognition, SimulatedVerifier, WorkerRunner
+    from edge.gate.recognition import (
+        CameraMrzReader,
+        PolicyDocumentChecker,
+        Recognition,
+        SimulatedVerifier,
+        WorkerRunner,
+    )
 
     bio = settings.biometrics
     simulate = settings.simulate_travelers.rate_per_min > 0
+    checker = PolicyDocumentChecker(settings.documents.policy(str(settings.direction)))
     if simulate:
-        recognition = Recognition(watchlist=watchlist)  # inline: a simulated hall replays a seed the same way
+        # inline: a simulated hall replays a seed the same way
+        recognition = Recognition(watchlist=watchlist, checker=checker)
+        if settings.simulate_travelers.render_documents:
+            recognition.reader = CameraMrzReader()  # the rendered data page, read by the real reader
     else:
         runner = WorkerRunner(name=f"gate-{settings.gate_id}-recognition")
         stack.callback(runner.close)
-        recognition = Recognition(reader=CameraMrzReader(), watchlist=watchlist, runner=runner)
+        recognition = Recognition(reader=CameraMrzReader(), watchlist=watchlist, runner=runner, checker=checker)
     for name in ("fingerprint", "face"):
         if getattr(bio, name) == "simulated":
             log.warning("gate_id=%s: %s verification SIMULATED (demo/test travelers only)", settings.gate_id, name)
@@ -366,27 +376,50 @@ def _start_travelers(settings: Any, runtime: Any, hardware: Any, scheduler: Any,
     import random
     from datetime import date
 
-    from simulators.travelers import GateDriver, traveler_stream
+    from simulators.travelers import GateDriver, demo_stream, traveler_stream
 
     sim = settings.simulate_travelers
     driver = GateDriver(runtime, hardware, scheduler)
     if not sim.supervisor_at_gate:
-        driver.supervisor = None  # supervisors answer through central (the demo's SupervisorBot)
+        driver.supervisor = None  # supervisors answer through central (the demo's SupervisorBot, or you)
     if settings.biometrics.fingerprint == "engines":
         from simulators.fingerprints import traveler_finger
 
         driver.render_finger = traveler_finger  # a synthetic press for the real matcher
+    faces = None
+    if sim.faces_dir is not None:
+        from simulators.faces import FaceBook
+
+        faces = FaceBook.load(sim.faces_dir)
+        driver.render_face = faces.capture  # the camera's burst of the traveller's (or an impostor's) face
+        log.info("gate_id=%s: simulated camera: faces from %s (%d people)", settings.gate_id, sim.faces_dir,
+                 len(faces.names))
+    if sim.render_documents:
+        from simulators.passports import presented_passport
+
+        driver.render_document = lambda traveler: presented_passport(
+            traveler, faces.enrolment_photo(traveler.traveler_id) if faces else None)
+        log.info("gate_id=%s: simulated passports: rendered data pages read by the MRZ reader", settings.gate_id)
     gaps = random.Random(sim.seed)
-    stream = traveler_stream(sim.seed, today=date.today())
+    stream = demo_stream(sim.seed, today=date.today()) if sim.scripted else traveler_stream(sim.seed, today=date.today())
+    draining = threading.Event()
+
+    def drain(*_: object) -> None:  # SIGUSR1: the demo is ending; finish the traveller inside, take no more
+        threading.Thread(target=draining.set, name="drain-signal", daemon=True).start()
+
+    signal.signal(signal.SIGUSR1, drain)
 
     def drive() -> None:
         try:
             while not stop.is_set():
                 scheduler.advance(gaps.expovariate(sim.rate_per_min / 60.0))
+                if draining.is_set():
+                    continue  # the clock still runs: the gate's timers and officers' commands act
                 if runtime.state != "idle":
-                    continue  # held, out of service, emergency: the gate waits for its officers
+                    continue  # out of service, emergency: the gate waits for its officers
                 try:
-                    outcome = driver.run_traveler(next(stream))
+                    # A held traveller waits for the officer's release, however long, then leaves.
+                    outcome = driver.run_traveler(next(stream), stop_when_held=False)
                 except RuntimeError as exc:  # a traveler who never finishes; the gate's timeouts recover
                     log.warning("gate_id=%s: simulated traveler stuck: %s", settings.gate_id, exc)
                     continue

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from edge.hardware.gpio.config import DEFAULT_PIN_MAP, GpioPinMap
+from edge.mrz.checks import DocumentPolicy
 from protocol.keys import PublicKey
 from protocol.messages import Direction, GateId
 
@@ -108,6 +109,15 @@ class TravelerSimulationSettings(_Section):
     supervisor_at_gate: bool = Field(
         True, description="a simulated supervisor answers at the gate; off when central's console answers"
     )
+    render_documents: bool = Field(
+        False, description="lay rendered data pages on the reader, read by the MRZ reader (needs fonts-ocr-b)"
+    )
+    faces_dir: Path | None = Field(
+        None, description="the camera shows the travellers' faces from this folder (simulators/faces.py)"
+    )
+    scripted: bool = Field(
+        False, description="the demo's stream: more failures, and an impostor and a retried face early on"
+    )
 
 
 Verifier = Literal["engines", "simulated"]
@@ -128,9 +138,12 @@ class BiometricSettings(_Section):
     cache_size: int = Field(256, ge=0, le=10_000, description="enrolments kept in memory (never on disk)")
     cache_ttl_s: float = Field(900.0, ge=0, le=86_400, description="how long a cached enrolment is used")
     require_liveness: bool = Field(True, description="refuse a face burst that fails presentation-attack detection")
-    face_detector_input_px: int = Field(320, ge=160, le=1280, description="long side the face detector runs at")
+    face_detector_input_px: int | None = Field(
+        None, ge=160, le=1280, description="long side the face detector runs at (default: the face pipeline's)"
+    )
     face_embedder: Annotated[str, Field(pattern=r"^face-[a-z0-9-]+$", max_length=64)] = Field(
-        "face-mobilefacenet", description="face model (manifest name); must be the one central's enrolments used"
+        "face-gate", description="face pipeline (models/face/pipelines.json) or single embedder model "
+        "(manifest name); must be the one central's enrolments used"
     )
 
 
@@ -149,6 +162,22 @@ class StationSettings(_Section):
     @property
     def any(self) -> bool:
         return any((self.passport_reader_port, self.fingerprint_sensor_port, self.camera))
+
+
+class DocumentSettings(_Section):
+    """Which documents the gate accepts (SOP tpi-08: an Indonesian passport that is valid)."""
+
+    min_validity_days_departure: int = Field(
+        0, ge=0, le=3660,
+        description="days of validity a passport must have left to depart; tpi-08 asks only that it be valid "
+        "(0). Some destinations want 183: raise it where the office decides to")
+    min_validity_days_arrival: int = Field(
+        0, ge=0, le=3660, description="days of validity a passport must have left to arrive; a citizen may always "
+        "come home on a valid passport (0)")
+
+    def policy(self, direction: str) -> DocumentPolicy:
+        days = self.min_validity_days_arrival if direction == "arrival" else self.min_validity_days_departure
+        return DocumentPolicy(min_validity_days=days)
 
 
 class EdgeSettings(BaseSettings):
@@ -179,6 +208,7 @@ class EdgeSettings(BaseSettings):
         default_factory=TravelerSimulationSettings, description="demo traveler generator"
     )
     biometrics: BiometricSettings = Field(default_factory=BiometricSettings, description="1:1 verification")
+    documents: DocumentSettings = Field(default_factory=DocumentSettings, description="document acceptance (tpi-08)")
     stations: StationSettings = Field(default_factory=StationSettings, description="the traveler's devices")
     demo_mode: bool = Field(
         False, description="allow running without keys: a key is generated in data_dir, commands need central's key"

@@ -127,11 +127,11 @@ FaceJpeg = Annotated[
 
 class FaceEvidence(_Wire):
     """The captured face beside the enrolled one, for the supervisor deciding a failed face step
-    (autogate.md §8: grant a retry or send to the counter).
+    (autogate.md §8: grant a retry or send to the counter) or identifying a held traveler (B3).
 
-    Biometric minimisation: a gate sends this only when the face step failed and an officer must
-    decide, as small JPEG crops; central keeps it for a short retention period, never in the
-    message ledger.
+    Biometric minimisation: a gate sends this only when an officer must decide (a failed face
+    step, or a watchlist hold), as small JPEG crops; central keeps it for a short retention
+    period, never in the message ledger.
     """
 
     kind: Literal["face_evidence"] = "face_evidence"
@@ -231,6 +231,10 @@ class GateState(_Wire):
     traveler: TravelerDocument | None = None
     alarm: Annotated[str, Field(max_length=64)] | None = None
     retries: Annotated[int, Field(ge=0, le=20)] = 0
+    # The supervisor commands this state accepts now (its guards evaluated): the console offers
+    # these and no others, so an officer is never shown a button the gate would refuse.
+    commands: Annotated[tuple[Annotated[str, Field(max_length=32, pattern=r"^[a-z_]+$")], ...],
+                        Field(max_length=16)] = ()
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
@@ -257,6 +261,7 @@ class CommandAction(StrEnum):
     OUT_OF_SERVICE = "out_of_service"
     BACK_IN_SERVICE = "back_in_service"
     RESET = "reset"
+    LANE_CLEAR = "lane_clear"  # the supervisor confirms nobody is left in the mantrap (jalur kosong)
     # Central saw a sequence gap: the gate republishes that range from its outbox, which keeps
     # delivered rows for a retention period for exactly this.
     RESEND_EVENTS = "resend_events"

@@ -7,13 +7,22 @@ prints the URL and freshly generated logins. With ``--seconds`` it stops by itse
 (so their outboxes drain), then central; the last line printed is one JSON object counting what
 central stored in its database.
 
-A demo supervisor (``simulators.supervisor``) answers the gates' retry requests through central's
-console API, so its commands are signed by central and acknowledged by the gates as an
-officer's would be (``--no-supervisor-bot`` leaves them to you). Fingerprints are real: every synthetic traveler is enrolled at central (the passport-issuance
-step, done here by ``Enroller`` ahead of their arrival) with an ISO/IEC 19794-2 template of a
-synthetic finger, and the gates match a fresh synthetic press against it with the fingerprint
-engine, fetching the enrolment from central over the signed gate API. Faces stay simulated: no
-face images ship with the repository.
+A demo supervisor (``simulators.supervisor``) answers the gates through central's console API
+(retries, referrals, releasing a hold after a while), so its commands are signed by central and
+acknowledged by the gates as an officer's would be. ``--no-supervisor-bot`` leaves every
+decision to you at the console: nobody answers anywhere else (the gates' own timeouts still
+send an unanswered traveller to the counter after 60 s).
+
+The real engines run end to end. Every synthetic traveller is enrolled at central ahead of their
+arrival (the passport-issuance step, ``Enroller``) with an ISO/IEC 19794-2 template of a synthetic
+finger and a face template of their photo (public-domain portraits in simulators/faces/, or
+``--faces DIR``). At the gate the passport's data page is rendered with the photo and the MRZ
+(simulators/passports.py) and read by the MRZ reader; the finger is a fresh synthetic press and
+the face a camera burst of the traveller, or of someone else for an impostor, matched by the
+fingerprint and face engines against the enrolment fetched over the signed gate API. Some
+travellers are on the seeded watchlist, so holds happen (central's watchlist, published to the
+gates before they start). Liveness is off in the demo: still portraits cannot answer a
+challenge.
 
 Every run starts from a fresh demo database and fresh keys under ``--workdir``, so it can run
 twice in a row without cleanup.
@@ -36,10 +45,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from protocol.keys import generate_keypair
 from protocol.topics import ROOT, all_gates, gate_commands, gate_events, gate_health, gate_state
 from simulators.broker import EmbeddedBroker, free_port
+from simulators.faces import DEFAULT_FACES_DIR
 from simulators.supervisor import SupervisorBot
 
 log = logging.getLogger(__name__)
@@ -57,6 +68,24 @@ class Child:
 
 def _autogate(*args: str) -> list[str]:
     return [sys.executable, "-m", "autogate", *args]
+
+
+class PortBusy(RuntimeError):
+    """The demo's HTTP port is taken by another program."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, with the port named, when something already listens there (instead of
+    starting everything and waiting for a central that cannot bind)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortBusy(f"port {port} on {host} is in use by another program: stop it, or choose another port "
+                           f"(autogate demo --http-port N, make demo DEMO_PORT=N)") from exc
 
 
 def _wait_http(url: str, timeout_s: float, stop: threading.Event) -> bool:
@@ -87,6 +116,14 @@ class Hall:
         self.central_env: dict[str, str] = {}
         self.enroller: Enroller | None = None
         self.supervisor: SupervisorBot | None = None
+        self.bot_stop = threading.Event()  # the supervisor works on while the gates wind down
+        self.seeds: list[int] = []
+        from simulators.passports import can_render
+
+        self.render_documents = can_render()
+        if not self.render_documents:
+            log.warning("demo: OCR-B font missing (apt-get install fonts-ocr-b): passports are handed over as "
+                        "decoded MRZ lines instead of pages for the MRZ reader")
 
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -128,9 +165,70 @@ class Hall:
             "AUTOGATE_CENTRAL_HTTP__PORT": str(self.args.http_port),
         }
         self._bootstrap_central()
-        seeds = [self.args.seed + index for index in range(len(self.gate_ids))]
-        self.enroller = Enroller(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"], seeds,
-                                 per_gate=self.args.enrol_ahead, stop=self.stop).start()
+        self.seeds = [self.args.seed + index for index in range(len(self.gate_ids))]
+        self._seed_watchlist()
+        self.enroller = Enroller(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"], self.seeds,
+                                 per_gate=self.args.enrol_ahead, stop=self.stop, faces_dir=self.args.faces).start()
+
+    def _seed_watchlist(self) -> None:
+        """Cekal entries for some of the travellers to come (DEMO_WATCHLISTED), as one watchlist
+        version, published to the broker (retained) before any gate starts, as central does."""
+        from datetime import date
+
+        from central.db import Database
+        from central.services.audit import Actor
+        from central.watchlists import publisher, service
+        from edge.watchlist.model import WatchlistEntry
+        from simulators.travelers import DEMO_WATCHLISTED, demo_stream
+
+        entries = []
+        for seed in self.seeds:
+            stream = demo_stream(seed, today=date.today())
+            for index in range(1, max(DEMO_WATCHLISTED) + 1):
+                traveler = next(stream)
+                if index not in DEMO_WATCHLISTED:
+                    continue
+                citizen = traveler.nationality == "IDN"
+                entries.append(WatchlistEntry(
+                    entry_id=f"DEMO-{seed}-{index:03d}",
+                    list="pencegahan" if citizen else "penangkalan",
+                    document_numbers=(traveler.document_number,),
+                    surname=traveler.surname.upper(), given_names=traveler.given_names.upper(),
+                    birth_date=traveler.birth_date.isoformat(), nationality=traveler.nationality, sex=traveler.sex,
+                    agency="Komisi Pemberantasan Korupsi" if citizen else "Direktorat Jenderal Imigrasi",
+                    reason="Tersangka tindak pidana korupsi (demo)" if citizen else "Pelanggaran izin tinggal (demo)",
+                ))
+        database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
+        client = self._central_mqtt()
+        try:
+            with database.session() as session:
+                service.import_entries(session, entries, Actor("demo", "admin"), source="demo")
+                session.commit()
+                from protocol.keys import KeyPair
+
+                key = KeyPair.load(Path(self.central_env["AUTOGATE_CENTRAL_CENTRAL_KEY_FILE"]))
+                done = publisher.publish_current(session, key=key, publish=publisher.paho_publisher(client),
+                                                 now_ms=int(time.time() * 1000))
+                session.commit()
+            log.info("demo watchlist: version %d, %d entries published", done.version, done.entries)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+            database.dispose()
+
+    def _central_mqtt(self) -> Any:
+        import paho.mqtt.client as mqtt
+
+        assert self.broker is not None
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-watchlist-seed")
+        client.username_pw_set("central", self.broker_passwords["central"])
+        connected = threading.Event()
+        client.on_connect = lambda *_: connected.set()
+        client.connect(self.broker.host, self.broker.port)
+        client.loop_start()
+        if not connected.wait(10):
+            raise RuntimeError("demo: could not connect to the embedded broker to publish the watchlist")
+        return client
 
     def _bootstrap_central(self) -> None:
         """Schema, one login per role and the gates' public keys, in-process: one import, not
@@ -175,7 +273,7 @@ class Hall:
             raise RuntimeError(f"central did not answer on {url}; see {self.run_dir / 'logs' / 'central.log'}")
         if self.args.supervisor_bot:
             self.supervisor = SupervisorBot(f"http://127.0.0.1:{self.args.http_port}", "demo_supervisor",
-                                            self.logins["demo_supervisor"], self.stop).start()
+                                            self.logins["demo_supervisor"], self.bot_stop).start()
 
     def start_gates(self) -> None:
         assert self.broker is not None
@@ -193,10 +291,13 @@ class Hall:
                 "central_public_key": self.central_public_key,
                 "data_dir": str(self.run_dir / gate),
                 "heartbeat_interval_s": 5,
+                # Nobody answers at the gate: the demo supervisor or you, at central's console.
                 "simulate_travelers": {"rate_per_min": self.args.rate, "seed": self.args.seed + index,
-                                       "supervisor_at_gate": not self.args.supervisor_bot},
-                # real fingerprint matching against central's enrolments; faces simulated
-                "biometrics": {"fingerprint": "engines", "face": "simulated",
+                                       "supervisor_at_gate": False, "scripted": True,
+                                       "render_documents": self.render_documents,
+                                       "faces_dir": str(self.args.faces.resolve())},
+                # the real engines against central's enrolments; liveness off (still portraits)
+                "biometrics": {"fingerprint": "engines", "face": "engines", "require_liveness": False,
                                "central_url": f"http://127.0.0.1:{self.args.http_port}"},
             }
             config_path = self.run_dir / f"{gate}.json"
@@ -220,6 +321,7 @@ class Hall:
         self.stop.set()
         if self.enroller is not None:
             self.enroller.join()
+        self.bot_stop.set()
         if self.supervisor is not None:
             self.supervisor.join()
         gates = [c for c in self.children if c.name != "central"]
@@ -257,12 +359,41 @@ class Hall:
                 # decisions the supervisor sent through central, and how the gates answered them
                 result["commands"] = dict(session.execute(
                     select(CommandRecord.status, func.count()).group_by(CommandRecord.status)).all())
+                result.update(shift_counts(session))
                 return result
         finally:
             database.dispose()
 
     def dead_children(self) -> list[Child]:
         return [c for c in self.children if c.process.poll() is not None]
+
+    def gate_states(self) -> dict[str, str | None]:
+        """Each gate's state as central last heard it."""
+        from central.db import Database
+        from central.models import Gate
+
+        database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
+        try:
+            with database.session() as session:
+                return {g.id: (g.state or {}).get("state") for g in session.scalars(select_gates())}
+        finally:
+            database.dispose()
+
+    def wind_down(self, limit_s: float) -> dict[str, str | None]:
+        """The end of a timed run: the gates take no new traveller (SIGUSR1), those inside finish
+        (the supervisor still answers), and the hall stops once every gate is back in service
+        or after *limit_s*. Returns the gates' last states."""
+        for child in self.children:
+            if child.name != "central" and child.process.poll() is None:
+                child.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + limit_s
+        states = self.gate_states()
+        while time.monotonic() < deadline and not self.stop.is_set():
+            states = self.gate_states()
+            if all(state == "idle" for state in states.values()):
+                break
+            self.stop.wait(1.0)
+        return states
 
 
 class Enroller:
@@ -274,8 +405,10 @@ class Enroller:
     sent to the counter, as at a real gate.
     """
 
-    def __init__(self, database_url: str, seeds: list[int], *, per_gate: int, stop: threading.Event) -> None:
+    def __init__(self, database_url: str, seeds: list[int], *, per_gate: int, stop: threading.Event,
+                 faces_dir: Path | None = None) -> None:
         self.database_url, self.seeds, self.per_gate, self.stop = database_url, seeds, per_gate, stop
+        self.faces_dir = faces_dir
         self.enrolled = 0
         self._thread = threading.Thread(target=self._run, name="demo-enroller", daemon=True)
 
@@ -293,12 +426,16 @@ class Enroller:
         from central.db import Database
         from central.enrolments import service
         from central.services.audit import Actor
+        from edge.face import FaceEngine
         from edge.fingerprint import FingerprintEngine
+        from simulators.faces import FaceBook
         from simulators.fingerprints import enrolment_press
-        from simulators.travelers import traveler_stream
+        from simulators.travelers import demo_stream
 
         engine = FingerprintEngine.from_models()
-        streams = [traveler_stream(seed, today=date.today()) for seed in self.seeds]
+        faces = FaceBook.load(self.faces_dir) if self.faces_dir is not None else None
+        face_engine = FaceEngine.from_models() if faces is not None else None
+        streams = [demo_stream(seed, today=date.today()) for seed in self.seeds]
         database = Database(self.database_url)
         actor = Actor("demo-issuance", "backoffice", None)
         try:
@@ -315,6 +452,11 @@ class Enroller:
                         "fingerprint_iso": base64.b64encode(engine.to_iso(template)).decode("ascii"),
                         "finger_position": 2,
                     }
+                    if faces is not None and face_engine is not None:  # the issuance photo's template
+                        face = face_engine.template(faces.enrolment_photo(traveler.traveler_id))
+                        record["face_template"] = base64.b64encode(face.embedding.astype("<f4").tobytes()).decode()
+                        record["face_model"] = face_engine.embedder_name
+                        record["face_model_version"] = face_engine.embedder_version
                     with database.session() as session:
                         service.create(session, record, actor, source="issuance")
                         session.commit()
@@ -323,6 +465,47 @@ class Enroller:
             log.exception("demo enrolment stopped")
         finally:
             database.dispose()
+
+
+def select_gates() -> Any:
+    from sqlalchemy import select
+
+    from central.models import Gate
+
+    return select(Gate).order_by(Gate.id)
+
+
+def shift_counts(session: Any) -> dict[str, object]:
+    """What a supervisor's shift saw: travellers held, held travellers released to officers,
+    referrals to the counter, retries granted, and face verifications that really failed."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from central.models import Alert, GateMessage
+
+    events: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    face_mismatches = 0
+    for payload in session.scalars(select(GateMessage.payload).where(GateMessage.kind == "gate_event")):
+        name = payload.get("event")
+        events[name] += 1
+        details = payload.get("details") or {}
+        if name == "transaction_ended":
+            outcomes[str(details.get("outcome") or payload.get("reason"))] += 1
+        if name == "supervisor_notified" and details.get("step") == "face" and details.get("face_match") is False \
+                and not details.get("face_refused"):
+            face_mismatches += 1  # the engine compared and said no: not a capture refusal
+    held = {(a.gate_id, (a.details or {}).get("transaction_id")) for a in
+            session.scalars(select(Alert).where(Alert.kind == "watchlist_hold"))}
+    return {
+        "holds": len(held),
+        "releases": events["held_released"],
+        "referrals": outcomes["referred_to_counter"],
+        "retries": events["retry_granted"],
+        "face_mismatches": face_mismatches,
+        "outcomes": dict(sorted(outcomes.items())),
+    }
 
 
 def _banner(hall: Hall) -> str:
@@ -337,6 +520,8 @@ def _banner(hall: Hall) -> str:
     ]
     width = max(len(name) for name in hall.logins)
     lines += [f"    {name.ljust(width)}  {password}" for name, password in hall.logins.items()]
+    if not hall.args.supervisor_bot:
+        lines.append("  no supervisor bot: every retry, referral and release is yours, as demo_supervisor at /console")
     lines.append("  stop with Ctrl-C" if not hall.args.seconds else f"  stopping by itself after {hall.args.seconds:g} s")
     return "\n".join(line for line in lines if line != "")
 
@@ -348,10 +533,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=30.0, help="travelers per minute per gate (a busy hall)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the traveler streams")
     parser.add_argument("--no-supervisor-bot", dest="supervisor_bot", action="store_false",
-                        help="leave retries and referrals to you at the console (default: demo_supervisor answers)")
+                        help="leave every retry, referral and release to you at the console "
+                             "(default: demo_supervisor answers)")
     parser.add_argument("--enrol-ahead", type=int, default=60,
-                        help="travelers per gate enrolled at central (fingerprint) ahead of their arrival")
+                        help="travelers per gate enrolled at central (finger and face) ahead of their arrival")
     parser.add_argument("--http-port", type=int, default=8000, help="central's HTTP port")
+    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES_DIR,
+                        help="folder of face photos (one sub-folder or file-name stem per person; default: the "
+                             "public-domain portraits in simulators/faces)")
+    parser.add_argument("--wind-down", type=float, default=90.0,
+                        help="with --seconds: how long the travellers inside may take to finish at the end")
     parser.add_argument("--workdir", type=Path, default=Path(".autogate-demo"), help="keys, databases and logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -359,6 +550,14 @@ def main(argv: list[str]) -> int:
     logging.getLogger("transitions").setLevel(logging.ERROR)
     logging.getLogger("central.services.audit").setLevel(logging.WARNING)  # one line per demo enrolment
 
+    try:
+        check_port_free("127.0.0.1", args.http_port)
+        from simulators.faces import FaceBook
+
+        FaceBook.load(args.faces)
+    except (PortBusy, ValueError, OSError) as exc:
+        print(f"autogate demo: {exc}", file=sys.stderr, flush=True)
+        return 2
     hall = Hall(args)
 
     def on_signal(*_: object) -> None:
@@ -368,6 +567,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     summary: dict[str, object] = {}
+    ending: dict[str, str | None] | None = None  # the gates' states after the wind-down
     code = 0
     try:
         hall.prepare()
@@ -379,6 +579,7 @@ def main(argv: list[str]) -> int:
         deadline = time.monotonic() + args.seconds if args.seconds else None
         while not hall.stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
+                ending = hall.wind_down(args.wind_down)
                 break
             dead = hall.dead_children()
             if dead:
@@ -393,10 +594,12 @@ def main(argv: list[str]) -> int:
     finally:
         hall.shutdown()
     try:
-        summary = hall.stats()
+        summary = {**hall.stats(), **({"gate_states_at_end": ending} if ending is not None else {})}
     except Exception as exc:
         log.error("could not read the demo database: %s", exc)
         code = code or 1
+    if ending is not None:
+        summary["gates_in_service_at_end"] = sum(1 for state in ending.values() if state == "idle")
     summary.setdefault("gates", len(hall.gate_ids))
     summary["url"] = f"http://127.0.0.1:{args.http_port}/"
     print(json.dumps(summary, sort_keys=True), flush=True)

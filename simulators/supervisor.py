@@ -1,10 +1,15 @@
 """The demo's gate supervisor, working through central as a person at the console would.
 
 It logs in with the generated ``demo_supervisor`` account, watches ``/console/live`` and answers
-each gate waiting for a supervisor (B4/B5: a fingerprint or face that did not match) through
-``POST /api/v1/commands``: a retry while the gate allows one, then the counter. Central signs
-each command, the gate verifies and acknowledges it, and both ends record it, exactly as for an
-officer. Holds (cekal) are left to the people using the demo: releasing one takes a reason.
+through ``POST /api/v1/commands``, using only the commands each gate says it accepts now:
+
+- a gate waiting for a supervisor (B4/B5: a fingerprint or face that did not match): a retry
+  while the gate allows one, then the counter;
+- a hold (B3): after ``release_after_s`` (the officers walking over), the release to the officers;
+- a traveller who has not left after a referral for ``lane_clear_after_s``: "lane clear".
+
+Central signs each command, the gate verifies and acknowledges it, and both ends record it,
+exactly as for an officer.
 """
 
 from __future__ import annotations
@@ -20,19 +25,19 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 2  # edge/gate/config.py GateConfig.max_retries: beyond it the gate refuses a retry
 
 
 class SupervisorBot:
     """Answers gates in ``awaiting_supervisor`` from central's console API, on its own thread."""
 
     def __init__(self, base_url: str, username: str, password: str, stop: threading.Event, *,
-                 poll_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, release_after_s: float = 8.0, lane_clear_after_s: float = 45.0) -> None:
+        self.release_after_s, self.lane_clear_after_s = release_after_s, lane_clear_after_s
         self.base_url = base_url.rstrip("/")
         self.username, self._password = username, password
         self.stop, self.poll_s = stop, poll_s
         self.commands_sent = 0
-        self._answered: set[tuple[str, str, int]] = set()  # (gate, transaction, retries)
+        self._answered: set[tuple[str, str, int, str]] = set()  # (gate, transaction, retries, action)
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         self._csrf = ""
         self._thread = threading.Thread(target=self._run, name="demo-supervisor", daemon=True)
@@ -69,18 +74,32 @@ class SupervisorBot:
         """One look at the console: answer every gate newly waiting for a supervisor."""
         live = json.loads(self._request("/console/live"))
         for gate in live.get("gates", []):
-            if gate.get("state") != "awaiting_supervisor" or not gate.get("transaction_id"):
+            decision = self.decide(gate)
+            if decision is None:
                 continue
-            retries = int(gate.get("retries") or 0)
-            key = (gate["id"], gate["transaction_id"], retries)
+            action, reason = decision
+            key = (gate["id"], str(gate.get("transaction_id")), int(gate.get("retries") or 0), action)
             if key in self._answered:
                 continue
             self._answered.add(key)
-            action = "grant_retry" if retries < MAX_RETRIES else "send_to_counter"
-            reason = ("demo supervisor: traveller asked to try again" if action == "grant_retry"
-                      else "demo supervisor: to the counter for a manual check")
-            self.command(gate["id"], action, gate["transaction_id"], reason)
+            self.command(gate["id"], action, gate.get("transaction_id"), reason)
             log.info("demo supervisor: %s at %s", action, gate["id"])
+
+    def decide(self, gate: dict[str, Any]) -> tuple[str, str] | None:
+        """The command this supervisor gives *gate* now (action, reason), or None."""
+        offered = set(gate.get("commands") or ())
+        waited_s = float(gate.get("time_in_state_s") or 0)
+        state = gate.get("state")
+        if state == "awaiting_supervisor" and gate.get("transaction_id"):
+            if "grant_retry" in offered:  # the gate offers it only while a retry is left
+                return "grant_retry", "demo supervisor: traveller asked to try again"
+            if "send_to_counter" in offered:
+                return "send_to_counter", "demo supervisor: to the counter for a manual check"
+        if state == "held" and "release_held" in offered and waited_s >= self.release_after_s:
+            return "release_held", "demo supervisor: officers took the traveller to the cekal office (tpi-03)"
+        if state == "return_to_counter" and "lane_clear" in offered and waited_s >= self.lane_clear_after_s:
+            return "lane_clear", "demo supervisor: checked the lane, nobody inside"
+        return None
 
     def _run(self) -> None:
         while not self.stop.is_set():

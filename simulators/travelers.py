@@ -257,6 +257,40 @@ def traveler_stream(seed: int, *, today: date, rates: TravelerRates = TravelerRa
         yield make_traveler(rng, index, today=today, rates=rates)
 
 
+# The demo's hall: biometric failures common enough to be seen in a few minutes.
+DEMO_RATES = TravelerRates(foreign=0.1, expired=0.04, unreadable_document=0.04, finger_mismatch=0.04,
+                           finger_unreadable=0.02, face_mismatch=0.08, face_unreadable=0.03, retry_helps=0.6)
+# Early in every demo stream, so a short run shows each case: a crossing, a hold (the second:
+# DEMO_WATCHLISTED), an impostor whose face never matches (retries, then the counter), a
+# crossing, and a face that matches at the second attempt.
+_SMOOTH: dict[str, object] = {"face_samples": ("genuine",), "finger_samples": ("genuine",), "expired": False,
+                               "document_readable": True}
+DEMO_SCRIPT: dict[int, dict[str, object]] = {
+    1: _SMOOTH,  # the first one crosses
+    4: _SMOOTH,
+    3: {"face_samples": ("mismatch",), "finger_samples": ("genuine",), "expired": False,
+        "document_readable": True},
+    5: {"face_samples": ("mismatch", "genuine"), "finger_samples": ("genuine",), "expired": False,
+        "document_readable": True},
+}
+# Stream positions the demo puts on its seeded watchlist (a hold early, then now and then).
+DEMO_WATCHLISTED = frozenset({2, 14, 27, 41, 58, 76, 95})
+
+
+def demo_stream(seed: int, *, today: date) -> Iterator[SimTraveler]:
+    """The demo's travellers: ``traveler_stream`` at ``DEMO_RATES`` with ``DEMO_SCRIPT`` applied
+    (the enroller and the gate draw the same stream from the same seed)."""
+    rng = random.Random(seed)
+    index = 0
+    while True:
+        index += 1
+        overrides = dict(DEMO_SCRIPT.get(index, {}))
+        if index in DEMO_WATCHLISTED:
+            overrides.setdefault("expired", False)
+            overrides.setdefault("document_readable", True)
+        yield make_traveler(rng, index, today=today, rates=DEMO_RATES, **overrides)
+
+
 # ---------------------------------------------------------------------- driving a gate
 
 SupervisorPolicy = Callable[[GateRuntime, str], str | None]
@@ -289,6 +323,11 @@ class GateDriver:
     # Turns a traveler's finger flag into what the sensor would image (a real capture for the
     # real engine, e.g. ``simulators.fingerprints.sensor_capture``); None hands the flag itself.
     render_finger: Callable[[SimTraveler, Sample, int], object] | None = None
+    # The same for the face camera (e.g. ``simulators.faces.FaceBook.capture``): a burst of frames.
+    render_face: Callable[[SimTraveler, Sample, int], object] | None = None
+    # What the passport reader hands over (e.g. ``simulators.passports.presented_passport``: the
+    # rendered data page for the MRZ reader); None hands the MRZ lines as decoded.
+    render_document: Callable[[SimTraveler], PresentedDocument] | None = None
     _commands: int = field(default=0, init=False)
 
     def advance(self, seconds: float) -> None:
@@ -332,22 +371,30 @@ class GateDriver:
         """Play one traveler to the end of their transaction; return the outcome.
 
         Returns "held" (and leaves the traveler locked in) when the gate holds them and
-        ``stop_when_held`` is set: what follows is the supervisor's business.
+        ``stop_when_held`` is set: what follows is the supervisor's business. Otherwise a held
+        traveler waits, however long, for the officer's release, then leaves the way they came.
         """
         rt, hw = self.runtime, self.hardware
         ended_before = rt.ended_count
         finger_attempt = face_attempt = 0
-        rt.present_document(traveler.presented())
-        for _ in range(self.max_steps):
+        face_shown_held = False
+        rt.present_document(traveler.presented() if self.render_document is None else self.render_document(traveler))
+        steps = 0
+        while steps < self.max_steps:
             if rt.ended_count > ended_before:
                 return rt.last_outcome or "aborted"
             state = rt.state
+            steps += state != "held"  # a hold lasts until an officer comes: no step limit
             if state == "entry_open":
                 if hw.door_positions["entry"] == "open" and hw.people_inside == 0:
                     self.advance(self.walk_s / 2)
                     hw.person_enters()
                 self.advance(self.walk_s / 2)
             elif state == "held":
+                if not face_shown_held:  # the camera inside shows the officer who is held
+                    face_shown_held = True
+                    rt.show_face(self.render_face(traveler, traveler.face_sample(0), 0)
+                                 if self.render_face else traveler.face_sample(0))
                 if stop_when_held:
                     return "held"
                 self.advance(self.walk_s)
@@ -361,7 +408,8 @@ class GateDriver:
                 self.advance(self.walk_s / 2)
                 txn = rt.machine.transaction
                 if txn is not None and face_attempt <= txn.retries["face"]:  # once per attempt
-                    rt.show_face(traveler.face_sample(face_attempt))
+                    flag = traveler.face_sample(face_attempt)
+                    rt.show_face(flag if self.render_face is None else self.render_face(traveler, flag, face_attempt))
                     face_attempt += 1
             elif state == "awaiting_supervisor":
                 self.advance(self.walk_s)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from broker_support import TEST_PASSWORD, TEST_USER, clear_new_retained, retained_messages
 
 REQUIRE_SERVICES = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
 MOSQUITTO = ("127.0.0.1", int(os.environ.get("AUTOGATE_TEST_MOSQUITTO_PORT", "1883")))
@@ -65,7 +66,6 @@ class BrokerInfo:
         return {"host": self.host, "port": self.port, "username": self.username, "password": self.password}
 
 
-TEST_USER, TEST_PASSWORD = "autogate-test", "test-password-not-secret"
 
 
 @pytest.fixture(scope="session")
@@ -80,10 +80,26 @@ def _embedded_broker() -> Iterator[BrokerInfo]:
         broker.stop()
 
 
-def mosquitto_broker() -> BrokerInfo:
+@pytest.fixture(scope="session")
+def _mosquitto_retained_guard() -> Iterator[None]:
+    """The shared Mosquitto keeps retained messages (gates' state and last will) after the
+    tests: those the session added are deleted at its end, so nothing of ours stays there."""
+    host, port = MOSQUITTO
+    before = retained_messages(host, port)
+    yield
+    added = clear_new_retained(host, port, before)
+    if added:
+        import logging
+
+        logging.getLogger(__name__).info("deleted %d retained messages the tests left on %s:%d", len(added), host, port)
+
+
+def mosquitto_broker(request: pytest.FixtureRequest | None = None) -> BrokerInfo:
     host, port = MOSQUITTO
     if not _port_open(host, port):
         _service_missing(f"Mosquitto on {host}:{port}")
+    if request is not None:
+        request.getfixturevalue("_mosquitto_retained_guard")
     return BrokerInfo("mosquitto", host, port, TEST_USER, TEST_PASSWORD)
 
 
@@ -113,7 +129,7 @@ def postgres_schema_url() -> Iterator[str]:
 def mqtt_broker(request: pytest.FixtureRequest) -> BrokerInfo:
     if request.param == "embedded":
         return request.getfixturevalue("_embedded_broker")
-    return mosquitto_broker()
+    return mosquitto_broker(request)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -140,6 +156,6 @@ def stack(request: pytest.FixtureRequest, tmp_path) -> Iterator[Stack]:
     if request.param == "embedded":
         yield Stack("embedded", request.getfixturevalue("_embedded_broker"), f"sqlite:///{tmp_path / 'central.db'}")
         return
-    broker = mosquitto_broker()
+    broker = mosquitto_broker(request)
     with postgres_schema_url() as url:
         yield Stack("services", broker, url)

@@ -99,6 +99,11 @@ def main() -> int:
         )
     text = "\n".join(lines) + "\n"
     print(text)
+    from bench.figures import emit
+
+    for name, r in rows:
+        db = "sqlite" if name.startswith("SQLite") else "postgresql"
+        emit(f"central.ingest.{db}.messages_per_s", r["per_s"], "messages/s", command=command, trials=r["messages"])
     (Path(__file__).parent / "RESULTS.md").write_text(text, encoding="utf-8")
     return 0
 

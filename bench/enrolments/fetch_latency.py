@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
           f"p99 {_pct(uncached, 0.99):.2f} ms, max {max(uncached):.2f} ms, "
           f"over budget {sum(v > DEFAULT_BUDGET_S * 1000 for v in uncached)}")
     print(f"cached fetch: p50 {statistics.median(cached) * 1000:.1f} us, p99 {_pct(cached, 0.99) * 1000:.1f} us")
+    from bench.figures import emit
+
+    emit("enrolments.fetch.uncached_p99_ms", _pct(uncached, 0.99), "ms", command=command.strip(), trials=len(uncached))
+    emit("enrolments.fetch.cached_p99_ms", _pct(cached, 0.99), "ms", command=command.strip(), trials=len(cached))
     return 0
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.figures import emit
 from edge import modelstore
 from edge.face.detector import YuNetDetector
 from edge.face.liveness import (
@@ -132,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
           f"texture threshold fitted {threshold:.3f} (policy default {LivenessPolicy().max_texture_score})")
     summary = {"texture_threshold": threshold, "results": summarise(run(test, args.frames, args.seed, policy))}
     print(json.dumps(summary, indent=1))
+    for name, r in summary["results"].items():
+        metric = "bpcer" if "BPCER" in r else "apcer"
+        emit(f"face.pad.{name}.{metric}", r[metric.upper()], "fraction", trials=r["presentations"], held_out=True)
     (OUT / "pad_eval.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -116,6 +116,8 @@ def markdown(rows: list[dict], command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.figures import emit
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--dbs", nargs="+", default=["db1", "db3"])
@@ -143,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         draw_det(curves, str(args.out / f"det_{db}.png"), f"DET, FVC2002 {db.upper()} ({len(images)} images)")
         for r in rows[-2:] if nbis is not None else rows[-1:]:
             print(json.dumps(r), flush=True)
+        mine, theirs = (rows[-2], rows[-1]) if nbis is not None else (rows[-1], None)
+        for key, unit in (("eer_pct", "%"), ("extract_ms_mean", "ms"), ("match_ms_median", "ms")):
+            emit(f"fingerprint.fvc2002_{db}.{key.removesuffix('_pct')}", mine[key], unit,
+                 peer="NIST mindtct + bozorth3" if theirs else None, peer_value=theirs[key] if theirs else None,
+                 command=command.strip())
     md = markdown(rows, command.strip())
     print(md)
     meta = {"command": command.strip(), "machine": platform.processor() or platform.machine(),

@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k}={v:.4f}" for k, v in event.items()),
     ]
     print("\n".join(lines))
+    from bench.figures import emit
+
+    for key in ("p50_ms", "p99_ms"):
+        emit(f"gate.overhead.per_traveler_{key}", traveler[key], "ms", command=command, trials=args.travelers)
+    emit("gate.overhead.per_event_p99_ms", event["p99_ms"], "ms", command=command, trials=args.rounds * 13)
     if args.write:
         RESULTS.write_text(
             "# Gate software overhead\n\n"

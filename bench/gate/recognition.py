@@ -130,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         " refuses it, as it should; the timing includes the embedding and the evidence crop)",
     ]
     print("\n".join(lines))
+    from bench.figures import emit
+
+    for step, samples in (("scan", scan), ("fingerprint", finger), ("face", face_s)):
+        emit(f"gate.recognition.{step}_p50_ms", statistics.median(samples) * 1000, "ms", command=command.strip(),
+             trials=len(samples))
     if args.write:
         with RESULTS.open("a", encoding="utf-8") as out:
             out.write("\n## Recognition on the engines, per traveler\n\nMeasured on the shared 2-core build machine "

@@ -30,9 +30,13 @@ from simulators.devices.passport_reader_sim import PassportReaderSimulator
 TD3 = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
 
 
+MEDIANS_MS: list[float] = []  # in the order the figures are made, for bench.figures
+
+
 def summary(samples_s: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples_s)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+    MEDIANS_MS.append(statistics.median(ms))
     return f"median {statistics.median(ms):.2f} ms, p95 {p95:.2f} ms, max {ms[-1]:.2f} ms (n={len(ms)})"
 
 
@@ -114,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"- {name}: {value}" for name, value in figures.items()]
     print("\n".join(lines))
     print(f"command: {command}")
+    from bench.figures import emit
+
+    for (name, _), median in zip(figures.items(), MEDIANS_MS):
+        key = "".join(c if c.isalnum() else "_" for c in name.split(" (")[0].lower()).strip("_")
+        emit(f"hardware.{key}.median_ms", median, "ms", command=command, what=name)
     results = pathlib.Path(__file__).with_name("RESULTS.md")
     results.write_text(
         "# Hardware layer latency\n\n"

@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.figures import emit
 from edge.mrz import MrzFormatError, parse_mrz
 from edge.mrz.reader import MrzReader
 from edge.mrz.synth import random_document
@@ -87,6 +88,22 @@ class Tally:
         return f"| {self.name} | {len(self.ms)} | {exact} | {accepted} | {flagged} | {self.accepted_misreads} | {med:.1f} | {p95:.1f} |"
 
 
+def emit_figures(key: str, t: Tally, peer_t: Tally | None, command: str) -> None:
+    """The figure lines (bench/figures.py) of one reader on one set, the peer's beside them."""
+    peer_name = "PassportEye 2.2.2 + Tesseract" if peer_t else None
+
+    def both(name: str, unit: str, get, **extra) -> None:  # type: ignore[no-untyped-def]
+        emit(f"mrz.{key}.{name}", get(t), unit, peer=peer_name, peer_value=get(peer_t) if peer_t else None,
+             command=command, **extra)
+
+    both("read_exactly", "fraction", lambda x: x.exact / x.valid_printed if x.valid_printed else None,
+         trials=t.valid_printed, held_out=True)
+    both("accepted_misreads", "count", lambda x: x.accepted_misreads, trials=len(t.ms), held_out=True)
+    if t.invalid_printed:
+        both("invalid_flagged", "fraction", lambda x: x.flagged_invalid / x.invalid_printed, trials=t.invalid_printed)
+    both("median_ms", "ms", lambda x: float(np.median(x.ms)) if x.ms else None, threads=1)
+
+
 def printed_valid(lines: list[str]) -> bool:
     try:
         return parse_mrz(lines, today=TODAY).valid
@@ -143,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 got, valid, ms = peer(path)
                 tallies[1].add(name, tuple(lines), ok, got, valid, ms)
         rows += [t.row() for t in tallies]
+        emit_figures("real", tallies[0], tallies[1] if len(tallies) > 1 else None, command)
         for t in tallies:
             notes.append(f"{t.name}: not exact: {', '.join(t.missed_files) or 'none'}; accepted misreads: {', '.join(t.misread_files) or 'none'}")
     else:
@@ -165,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                     got, valid, ms = peer(path)
                     syn_peer.add(f"seed {SYNTHETIC_SEED0 + i}", doc.lines, True, got, valid, ms)
         rows += [t.row() for t in syn]
+        emit_figures("synthetic", syn[0], None, command)
         if not args.no_peer and args.peer_synthetic:
             rows.append(syn_peer.row())
         rows += [t.row() for t in by_pitch]

@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         values = measure(mode, args.n)
         line = f"{mode}: {summary(values)}"
         print(line, flush=True)
+        from bench.figures import emit
+
+        emit(f"ui.alarm.{mode}.median_ms", statistics.median(values), "ms", command=command, trials=len(values))
         lines.append(
             f"| {mode} | {len(values)} | {statistics.median(values):.0f} | {sorted(values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))]} | {max(values)} |"
         )

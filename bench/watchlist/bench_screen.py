@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from bench.figures import emit
 from bench.watchlist import synth
 from edge.watchlist.model import ScreeningQuery, WatchlistEntry
 from edge.watchlist.pairs import precision_recall
@@ -117,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"name pairs {name} ({scores.pairs}): precision {scores.precision:.3f} "
                      f"recall {scores.recall:.3f} (name score >= 0.80)")
     print("\n".join(lines))
+    size = f"{len(screener) // 1000}k" if len(screener) < 1_000_000 else f"{len(screener) // 1_000_000}M"
+    for p in (50, 99):
+        emit(f"watchlist.screen_{size}.cpu_ms_p{p}", round(percentile(cpu_ms, p), 3), "ms", command=cmd,
+             trials=len(cpu_ms), threads=1)
+    emit(f"watchlist.screen_{size}.max_rss_mb", round(rss1), "MB", command=cmd)
+    random_total = sum(levels["random"].values())
+    emit(f"watchlist.screen_{size}.random_flagged", round(1 - levels["random"]["none"] / random_total, 5), "fraction",
+         command=cmd, trials=random_total)
     return 0
 
 

@@ -1,8 +1,9 @@
 """Which gate event opens which case, pure (no session, no clock).
 
-A watchlist hold (autogate.md B3) opens tpi-03 (cekal) at step 5 ``report``, or tpi-04 (Interpol)
-at ``reverify`` when the hit is on an Interpol list. A referral to the manual counter (B1/B2/B4/B5)
-opens ``gate-referral`` with the gate's reason, so the counter officer sees why the gate refused.
+A watchlist hold (autogate.md B3) opens tpi-03 (cekal) at step 5 (its ``gate_hold`` entry), or
+tpi-04 (Interpol) at re-verification when the hit is on an Interpol list. A referral to the manual
+counter (B1/B2/B4/B5) opens ``gate-referral`` with the gate's reason, so the counter officer sees
+why the gate refused; its clock starts when the traveller presents at the counter.
 """
 
 from __future__ import annotations
@@ -68,13 +69,15 @@ def watchlist_list(event: GateEvent) -> str | None:
 
 
 def opening_for_event(
-    gate_id: str, event: GateEvent, entry_list: str | None = None
+    gate_id: str, event: GateEvent, entry_list: str | None = None, *, direction: str | None = None
 ) -> CaseOpening | None:
     """The case *event* opens, or None. *entry_list* is the hit's list when central knows the
-    entry (the gate's event names only the entry id)."""
+    entry (the gate's event names only the entry id); *direction* is the gate's (a citizen held
+    on arrival is handed over, never "postponed")."""
     context: dict[str, Any] = {
         "source": "gate",
         "gate_id": gate_id,
+        "direction": direction or "departure",
         "event": event.event,
         "transaction_id": event.transaction_id,
         "reason": event.reason,
@@ -90,8 +93,8 @@ def opening_for_event(
             "list": listed,
         }
         if listed in INTERPOL_LISTS:
-            return CaseOpening(INTERPOL, "reverify", context)
-        return CaseOpening(CEKAL, "report", context)
+            return CaseOpening(INTERPOL, "gate_hold", context)
+        return CaseOpening(CEKAL, "gate_hold", context)
     if event.event == REFERRAL_EVENT:
-        return CaseOpening(REFERRAL, "receive", context)
+        return CaseOpening(REFERRAL, "gate_referral", context)
     return None

@@ -1,89 +1,126 @@
-"""The cases pages (/cases), printable documents, and the JSON API (/api/v1/cases).
+"""The cases pages (/cases): list, open a case, the case with its current step, capture, printable
+documents. The JSON API is in :mod:`central.cases.api`.
 
-Thin views: they read the request, call :mod:`central.cases.service` and render. Who may do a
-step is the engine's rule (the step's roles); the views only say it early and clearly.
+Thin views: they read the request, call :mod:`central.cases.service` and render. Who may take a
+step is the engine's rule (the step's positions, separation of duties); the views say it early,
+in words, before the officer fills a form.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Flask,
-    current_app,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from central.cases import documents, service
+from central.cases import biometrics, documents, forms, service
 from central.cases.errors import CaseNotFound, CaseRefused
+from central.cases.models import CaseBiometrics
+from central.cases.positions import positions_of
 from central.cases.tariff import load_tariff
 from central.db import get_session
+from central.i18n import current_language
 from central.roles import Role, authenticated, role_required
 from central.views.common import actor, now_ms
+from central.workflows import SeparationOfDuties, offered_answers
+from central.workflows import positions as vocabulary
+from central.workflows.engine import acting_position, check_separation, spans
 from central.workflows.fees import OverstayTariff
 
 log = logging.getLogger(__name__)
 
 EXT_TARIFF = "autogate.cases.tariff"
+EXT_ENGINES = "autogate.cases.capture_engines"
 WORK = (Role.SUPERVISOR, Role.OFFICER, Role.ADMIN, Role.BACKOFFICE, Role.CCTV_OPERATOR)
 READ = (*WORK, Role.REPORT_ONLY)  # report_only reads the list, nothing more
-TRAVELER_FIELDS = (
-    "document_number",
-    "document_type",
-    "issuing_state",
-    "expiry_date",
-    "surname",
-    "given_names",
-    "sex",
-    "birth_date",
-    "nationality",
-)
-CSS = Path(__file__).with_name("static") / "cases.css"
+STATIC = Path(__file__).with_name("static")
+CAPTURE_MAX_BYTES = 4 * 1024 * 1024  # a camera photo and a 500 ppi fingerprint together
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templates")
-api = Blueprint("cases_api", __name__, url_prefix="/api/v1/cases")
 
 
-def init_app(app: Flask, *, tariff: OverstayTariff | None = None) -> None:
-    """Register the pages and the API; *tariff* overrides ``$AUTOGATE_CASES_TARIFF_FILE``."""
+def init_app(app: Flask, *, tariff: OverstayTariff | None = None, engines: biometrics.CaptureEngines | None = None) -> None:
+    """Register the pages, the API and the back office's other areas; *tariff* overrides
+    ``$AUTOGATE_CASES_TARIFF_FILE``, *engines* the face and fingerprint engines (loaded on first use)."""
+    from central.cases import api, public, sla, work
+    from central.cases.i18n_back_office import INDONESIAN as BACK_OFFICE
+    from central.i18n_table import INDONESIAN
+
+    INDONESIAN.update({k: v for k, v in BACK_OFFICE.items() if k not in INDONESIAN})
     app.extensions[EXT_TARIFF] = tariff or load_tariff()
+    app.extensions[EXT_ENGINES] = engines or biometrics.CaptureEngines()
     app.jinja_env.filters["case_time"] = format_ms
     app.jinja_env.filters["case_duration"] = format_duration
+    app.jinja_env.globals["position_title"] = position_title
+    app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["assignable_positions"] = vocabulary.ASSIGNABLE
     app.register_blueprint(bp)
-    app.register_blueprint(api)
+    api.init_app(app)
+    work.init_app(app)
+    public.init_app(app)
+    sla.init_app(app)
+
+
+def html(page: str, status: int) -> Response:
+    """A rendered page with a status other than 200 (werkzeug's Response defaults to text/plain)."""
+    return Response(page, status=status, mimetype="text/html")
 
 
 def format_ms(value: int | None) -> str:
-    if value is None:
-        return ""
-    return datetime.fromtimestamp(value / 1000, tz=UTC).strftime(
-        "%Y-%m-%d %H:%M:%S UTC"
-    )
+    """A case time as officers read it: WIB (central/timefmt.py)."""
+    from central.timefmt import format_wib
+
+    return format_wib(value)
+
+
+def _today_in_wib() -> Any:
+    from central.timefmt import WIB
+
+    return datetime.fromtimestamp(now_ms() / 1000, tz=WIB).date()  # the day as Soekarno-Hatta names it
 
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours}:{minutes:02d}:{secs:02d}"
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def position_title(key: str) -> str:
+    return vocabulary.title(key, current_language())
+
+
+def field_label(name: str) -> str:
+    return documents.label(name, current_language())
 
 
 def _role() -> str | None:
     user = g.get("user")
     return user.role if user else None
+
+
+def _username() -> str | None:
+    user = g.get("user")
+    return user.username if user else None
+
+
+def held() -> frozenset[str]:
+    return positions_of(get_session(), _username())
+
+
+def calendar() -> Any:
+    from central.app import EXT_SETTINGS
+
+    settings = current_app.extensions[EXT_SETTINGS]
+    return service.calendar_for(get_session(), days_are_working_days=settings.office.days_are_working_days)
 
 
 def _query() -> service.CaseQuery:
@@ -96,12 +133,16 @@ def _query() -> service.CaseQuery:
         limit = max(1, min(500, int(request.args.get("limit", "200"))))
     except ValueError:
         limit = 200
-    return service.CaseQuery(
-        workflow=(request.args.get("workflow") or None),
-        status=status,
-        gate=(request.args.get("gate") or None),
-        limit=limit,
-    )
+    return service.CaseQuery(workflow=request.args.get("workflow") or None, status=status,
+                             gate=request.args.get("gate") or None, reference=request.args.get("reference") or None,
+                             limit=limit)
+
+
+def openable(positions: frozenset[str]) -> list[Any]:
+    """The workflows a holder of *positions* may open by hand."""
+    role = _role()
+    return [d for d in service.curated()
+            if set(d.openers) & positions and service.may_see(d, role, positions)]
 
 
 # ------------------------------------------------------------------ pages
@@ -111,7 +152,13 @@ def _query() -> service.CaseQuery:
 @authenticated
 def stylesheet() -> Response:
     # Served by the blueprint: the app's deny-by-default check only lets the app's own static through.
-    return Response(CSS.read_text(encoding="utf-8"), mimetype="text/css")
+    return Response((STATIC / "cases.css").read_text(encoding="utf-8"), mimetype="text/css")
+
+
+@bp.route("/capture.js")
+@authenticated
+def capture_script() -> Response:
+    return Response((STATIC / "capture.js").read_text(encoding="utf-8"), mimetype="text/javascript")
 
 
 @bp.route("")
@@ -120,306 +167,214 @@ def index() -> str:
     session = get_session()
     now = now_ms()
     query = _query()
-    rows = service.list_cases(session, query, role=_role())
+    rows = service.list_cases(session, query, role=_role(), username=_username())
+    mine = held()
     return render_template(
-        "cases/list.html",
-        cases=[service.case_view(row, now) for row in rows],
-        workflows=_workflows_for_role(),
-        query=query,
-        now_ms=now,
-        can_open=_role() != Role.REPORT_ONLY,
-        can_view=_role() != Role.REPORT_ONLY,
-    )
-
-
-def _workflows_for_role() -> list[Any]:
-    allowed = service.visible_workflows(_role())
-    return [d for d in service.curated() if allowed is None or d.id in allowed]
+        "cases/list.html", cases=[service.case_view(row, now) for row in rows],
+        workflows=[d for d in service.curated() if service.may_see(d, _role(), mine)], query=query, now_ms=now,
+        can_open=bool(openable(mine)), can_view=_role() != Role.REPORT_ONLY)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(*WORK)
 def new() -> Any:
-    workflows = _workflows_for_role()
-    if request.method == "GET":
-        return render_template(
-            "cases/new.html",
-            workflows=workflows,
-            traveler_fields=TRAVELER_FIELDS,
-            selected=request.args.get("workflow", ""),
-        )
+    mine = held()
+    workflows = openable(mine)
+    chosen_id = request.values.get("workflow", "")
+    chosen = next((d for d in workflows if d.id == chosen_id), None)
+    if request.method == "GET" or chosen is None:
+        refused = bool(chosen_id) and chosen is None
+        if refused:
+            flash(f"Case not opened: {chosen_id} is not an SOP your positions may open")
+        page = render_template("cases/new.html", workflows=workflows, chosen=chosen, positions=sorted(mine),
+                               groups=forms.groups_for(chosen) if chosen else None,
+                               traveler_fields=forms.TRAVELER_FIELDS)
+        return html(page, 403 if refused else 400 if request.method == "POST" else 200)
     session = get_session()
     try:
-        context = _manual_context()
-        row = service.open_case(
-            session,
-            request.form.get("workflow", ""),
-            now_ms=now_ms(),
-            actor=actor(),
-            context=context,
-        )
-    except (CaseRefused, ValueError) as exc:
+        context = forms.context_from(chosen, request.form, today=_today_in_wib(),
+                                     tariff=current_app.extensions[EXT_TARIFF])
+        row = service.open_case(session, chosen.id, now_ms=now_ms(), actor=actor(), context=context, calendar=calendar())
+    except CaseRefused as exc:
         session.rollback()
         flash(f"Case not opened: {exc}")
-        return Response(
-            render_template(
-                "cases/new.html",
-                workflows=workflows,
-                traveler_fields=TRAVELER_FIELDS,
-                selected=request.form.get("workflow", ""),
-            ),
-            status=400,
-        )
+        return html(render_template("cases/new.html", workflows=workflows, chosen=chosen, positions=sorted(mine),
+                                    groups=forms.groups_for(chosen), traveler_fields=forms.TRAVELER_FIELDS,
+                                    form=request.form), 400)
     session.commit()
     return redirect(url_for("cases.detail", case_id=row.id))
 
 
-def _manual_context() -> dict[str, Any]:
-    """A case opened at a counter: the traveler as the officer typed it, and for tpi-07 the
-    overstay assessed from the permit expiry and the departure date with the configured tariff."""
-    form = request.form
-    traveler = {
-        name: form.get(name, "").strip().upper()
-        for name in TRAVELER_FIELDS
-        if form.get(name, "").strip()
-    }
-    context: dict[str, Any] = {"source": "manual"}
-    if traveler:
-        context["traveler"] = traveler
-    for name in ("gate_id", "reason_text", "flight"):
-        value = form.get(name, "").strip()
-        if value:
-            context[name] = value[:200]
-    if form.get("workflow") == service.OVERSTAY:
-        expiry = _date(form.get("permit_expiry", ""), "permit expiry")
-        departure_text = form.get("departure", "").strip()
-        departure = (
-            _date(departure_text, "departure")
-            if departure_text
-            else format_date_today()
-        )
-        context.update(
-            service.overstay_context(
-                expiry, departure, current_app.extensions[EXT_TARIFF]
-            )
-        )
-    return context
-
-
-def format_date_today() -> date:
-    return datetime.fromtimestamp(now_ms() / 1000, tz=UTC).date()
-
-
-def _date(text: str, what: str) -> date:
+def _who_may(step: Any, state: Any, mine: frozenset[str]) -> tuple[bool, str]:
+    """Whether the viewer may take *step*, and if not, why (in words)."""
+    if acting_position(step, mine) is None:
+        names = " or ".join(position_title(p) for p in step.positions)
+        return False, f"This step is for {names}; you hold {', '.join(position_title(p) for p in sorted(mine)) or 'no position'}."
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise CaseRefused(f"{what} must be a date (YYYY-MM-DD), got {text!r}") from None
+        check_separation(step, state, _username() or "")
+    except SeparationOfDuties:
+        return False, "You did the step this one approves: someone else holding the position takes it."
+    return True, ""
 
 
 def _detail_context(row: Any, now: int) -> dict[str, Any]:
+    session = get_session()
     definition = service.definition_of(row)
     state = service.state_of(row)
     step = definition.step(state.current_step) if state.current_step else None
-    role = _role()
-    fields: list[str] = []
-    if step is not None:
-        fields = list(step.required_fields)
-        for key in step.documents:
-            fields += [f for f in definition.document(key).fields if f not in fields]
+    mine = held()
+    language = current_language()
+    may_act, why_not = _who_may(step, state, mine) if step else (False, "")
+    answers = []
+    if step is not None and step.is_decision:
+        offered = set(offered_answers(step, state))
+        answers = [(b.answer, (b.label_id if language == "id" and b.label_id else b.label_en))
+                   for b in step.branches if b.answer in offered]
     return {
         "case": row,
         "view": service.case_view(row, now),
         "definition": definition,
         "state": state,
         "step": step,
-        "may_act": step is not None and role in step.roles,
-        "fields": fields,
+        "may_act": may_act,
+        "why_not": why_not,
+        "answers": answers,
+        "question": (step.question_id if language == "id" and step and step.question_id else step.question_en) if step else None,
+        "fields": step.input_fields(definition) if step else [],
         "required": set(step.required_fields) if step else set(),
-        "labels": documents.FIELD_LABELS,
-        "traveler": documents.traveler_rows(row.context),
+        "long_fields": documents.LONG_FIELDS,
+        "traveler": documents.traveler_rows(row.context, language),
+        "person": documents.person_rows(row.context, language),
         "history": [(r, definition.step(r.step_id)) for r in state.history],
-        "produced": [
-            (key, definition.document(key))
-            for r in state.history
-            for key in r.documents
-        ],
+        "produced": list(dict.fromkeys((key, definition.document(key)) for r in state.history for key in r.documents)),
+        "links": service.links_of(session, row.id),
+        "spans": [(s, next(x for x in definition.spans if x.id == s.span_id)) for s in spans(definition, state, calendar())],
+        "follow_ups": [service.registry().get(w) for w in definition.follow_ups
+                       if set(service.registry().get(w).openers) & mine],
+        "captured": session.get(CaseBiometrics, row.id) if step is not None and step.requires_biometrics else None,
         "now_ms": now,
     }
+
+
+def _load(case_id: int) -> Any:
+    row = service.get_case(get_session(), case_id, role=_role(), username=_username())
+    if service.definition_of(row).confidential:
+        from central.services import audit
+
+        audit.record(get_session(), actor(), "case_viewed", target=f"case:{case_id}")  # confidential reads are audited
+        get_session().commit()
+    return row
 
 
 @bp.route("/<int:case_id>")
 @role_required(*WORK)
 def detail(case_id: int) -> str:
-    row = service.get_case(get_session(), case_id, role=_role())
-    return render_template("cases/detail.html", **_detail_context(row, now_ms()))
+    return render_template("cases/detail.html", **_detail_context(_load(case_id), now_ms()))
+
+
+def _refused_page(case_id: int, message: str, status: int) -> Response:
+    session = get_session()
+    session.rollback()
+    log.info("case %d refused for %s: %s", case_id, _username(), message)
+    row = service.get_case(session, case_id, role=_role(), username=_username())
+    return html(render_template("cases/detail.html", error=message, **_detail_context(row, now_ms())), status)
 
 
 @bp.route("/<int:case_id>/steps/<step_id>", methods=["POST"])
 @role_required(*WORK)
 def complete(case_id: int, step_id: str) -> Any:
     session = get_session()
-    row = service.get_case(session, case_id, role=_role())
+    row = service.get_case(session, case_id, role=_role(), username=_username())
     definition = service.definition_of(row)
-    status = 400
     try:
         step = definition.step(step_id)
-        if _role() not in step.roles:
-            status = 403
-            raise CaseRefused(
-                f"step {step_id!r} is for {', '.join(step.roles)}; your role is {_role()}"
-            )
-        allowed = set(step.required_fields) | {
-            f for k in step.documents for f in definition.document(k).fields
-        }
-        data = {
-            k: request.form.get(k, "").strip()[:2000]
-            for k in allowed
-            if request.form.get(k, "").strip()
-        }
-        service.complete(
-            session,
-            case_id,
-            actor=actor(),
-            step_id=step_id,
-            now_ms=now_ms(),
-            answer=request.form.get("answer") or None,
-            data=data,
-        )
-    except (CaseRefused, KeyError) as exc:
-        session.rollback()
-        message = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
-        log.info(
-            "case %d: step %s refused for %s: %s", case_id, step_id, _role(), message
-        )
-        row = service.get_case(session, case_id, role=_role())
-        return Response(
-            render_template(
-                "cases/detail.html", error=message, **_detail_context(row, now_ms())
-            ),
-            status=status,
-        )
+    except KeyError as exc:
+        return _refused_page(case_id, str(exc.args[0]), 400)
+    may, why = _who_may(step, service.state_of(row), held())
+    if not may:
+        return _refused_page(case_id, why, 403)
+    allowed = step.input_fields(definition)
+    data = {k: request.form.get(k, "").strip()[:2000] for k in allowed if request.form.get(k, "").strip()}
+    try:
+        service.complete(session, case_id, actor=actor(), step_id=step_id, now_ms=now_ms(),
+                         answer=request.form.get("answer") or None, data=data, calendar=calendar())
+    except CaseRefused as exc:
+        return _refused_page(case_id, str(exc), 400)
     session.commit()
     return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.route("/<int:case_id>/biometrics", methods=["POST"])
+@role_required(*WORK)
+def capture(case_id: int) -> Any:
+    """The interview's capture: a face photo and a fingerprint, uploaded or from the counter's camera."""
+    request.max_content_length = CAPTURE_MAX_BYTES
+    session = get_session()
+    row = service.get_case(session, case_id, role=_role(), username=_username())
+    definition = service.definition_of(row)
+    step = definition.step(row.current_step) if row.current_step else None
+    if step is None or not step.requires_biometrics:
+        return _refused_page(case_id, "this step captures no biometrics", 400)
+    may, why = _who_may(step, service.state_of(row), held())
+    if not may:
+        return _refused_page(case_id, why, 403)
+    face = request.files.get("face_image")
+    finger = request.files.get("fingerprint_image")
+    try:
+        result = biometrics.capture(current_app.extensions[EXT_ENGINES],
+                                    face_image=face.read() if face else None, finger_image=finger.read() if finger else None)
+    except CaseRefused as exc:
+        return _refused_page(case_id, str(exc), 400)
+    biometrics.store(session, row.id, result, _username())
+    from central.services import audit
+
+    audit.record(session, actor(), "biometrics_captured", target=f"case:{case_id}",
+                 details={"face": result.face_template is not None, "fingerprint": result.fingerprint_iso is not None,
+                          **result.quality})
+    session.commit()
+    flash("Captured: " + ", ".join(k for k, v in (("face", result.face_template), ("fingerprint", result.fingerprint_iso)) if v))
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.route("/<int:case_id>/follow-ups/<workflow_id>", methods=["POST"])
+@role_required(*WORK)
+def follow_up(case_id: int, workflow_id: str) -> Any:
+    session = get_session()
+    row = service.get_case(session, case_id, role=_role(), username=_username())
+    try:
+        linked = service.open_follow_up(session, row, workflow_id, now_ms=now_ms(), actor=actor())
+    except CaseRefused as exc:
+        return _refused_page(case_id, str(exc), 403)
+    session.commit()
+    return redirect(url_for("cases.detail", case_id=linked.id))
 
 
 @bp.route("/<int:case_id>/documents/<key>")
 @role_required(*WORK)
 def document(case_id: int, key: str) -> Any:
-    row = service.get_case(get_session(), case_id, role=_role())
+    row = _load(case_id)
     definition = service.definition_of(row)
     state = service.state_of(row)
     try:
         doc = documents.document_view(definition, state, key)
     except KeyError as exc:
         raise CaseNotFound(str(exc.args[0])) from None
-    return render_template(
-        "cases/document.html",
-        doc=doc,
-        case=row,
-        definition=definition,
-        traveler=documents.traveler_rows(row.context),
-        office=documents.OFFICE,
-        ministry=documents.MINISTRY,
-        copies=range(1, doc.copies + 1),
-    )
+    return render_template("cases/document.html", doc=doc, case=row, definition=definition,
+                           traveler=documents.traveler_rows(row.context, "id"),
+                           person=documents.person_rows(row.context, "id"),
+                           office=documents.OFFICE, ministry=documents.MINISTRY, copies=range(1, doc.copies + 1),
+                           signer=position_title_id(doc.record.position), printed_at=documents.wib(doc.record.completed_at_ms))
+
+
+def position_title_id(key: str) -> str:
+    return vocabulary.title(key, "id") if key else ""
 
 
 @bp.errorhandler(CaseNotFound)
 def _not_found(exc: CaseNotFound) -> Response:
-    return Response(
-        render_template("error.html", status=404, reason=str(exc)), status=404
-    )
+    return html(render_template("error.html", status=404, reason=str(exc)), 404)
 
 
 @bp.errorhandler(CaseRefused)
 def _refused(exc: CaseRefused) -> Response:
-    return Response(
-        render_template("error.html", status=409, reason=str(exc)), status=409
-    )
-
-
-# ------------------------------------------------------------------ JSON API (and the console)
-
-
-@api.route("")
-@role_required(*READ)
-def api_list() -> Response:
-    """``?gate=G&open=1``: the console shows the cekal case clock next to a hold."""
-    now = now_ms()
-    rows = service.list_cases(get_session(), _query(), role=_role())
-    return jsonify(
-        {"now_ms": now, "cases": [service.case_view(row, now) for row in rows]}
-    )
-
-
-@api.route("/<int:case_id>")
-@role_required(*WORK)
-def api_detail(case_id: int) -> Response:
-    session = get_session()
-    row = service.get_case(session, case_id, role=_role())
-    view = service.case_view(row, now_ms())
-    view["context"] = row.context
-    view["history"] = [
-        {
-            "step": r.step_id,
-            "actor": r.actor,
-            "role": r.role,
-            "started_at_ms": service.ms(r.started_at),
-            "completed_at_ms": service.ms(r.completed_at),
-            "standard_s": r.standard_s,
-            "within_standard": r.within_standard,
-            "answer": r.answer,
-            "data": r.data,
-            "documents": [d for d in r.documents.split(",") if d],
-        }
-        for r in service.step_records(session, case_id)
-    ]
-    return jsonify(view)
-
-
-@api.route("/<int:case_id>/steps/<step_id>", methods=["POST"])
-@role_required(*WORK)
-def api_complete(case_id: int, step_id: str) -> Response:
-    body = request.get_json(silent=True) or {}
-    data = (body.get("data") or {}) if isinstance(body, dict) else None
-    answer = body.get("answer") if isinstance(body, dict) else None
-    if not isinstance(data, dict) or not isinstance(answer, str | None):
-        return _json_error(
-            400, "invalid", 'send {"answer": "<text>" or null, "data": {...}}'
-        )
-    session = get_session()
-    definition = service.definition_of(service.get_case(session, case_id, role=_role()))
-    if any(s.id == step_id and _role() not in s.roles for s in definition.steps):
-        return _json_error(403, "role", f"step {step_id!r} is not for {_role()}")
-    try:
-        row = service.complete(
-            session,
-            case_id,
-            actor=actor(),
-            step_id=step_id,
-            now_ms=now_ms(),
-            answer=answer,
-            data={str(k)[:64]: v for k, v in data.items()},
-        )
-    except CaseRefused as exc:
-        session.rollback()
-        return _json_error(409, "refused", str(exc))
-    session.commit()
-    return jsonify(service.case_view(row, now_ms()))
-
-
-@api.errorhandler(CaseNotFound)
-def _api_not_found(exc: CaseNotFound) -> Response:
-    return _json_error(404, "not_found", str(exc))
-
-
-@api.errorhandler(CaseRefused)
-def _api_refused(exc: CaseRefused) -> Response:
-    return _json_error(409, "refused", str(exc))
-
-
-def _json_error(status: int, code: str, text: str) -> Response:
-    response = jsonify({"error": code, "message": text})
-    response.status_code = status
-    return response
+    return html(render_template("error.html", status=409, reason=str(exc)), 409)

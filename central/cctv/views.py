@@ -36,6 +36,7 @@ from central.db import Database, get_database, get_session
 from central.errors import CentralError, InvalidRequest
 from central.events import EventBus
 from central.models import from_ms
+from central.navigation import NavEntry, add_entry
 from central.roles import Role, role_required
 from central.settings import CctvSettings
 from central.views.common import actor, extension, now_ms
@@ -95,9 +96,11 @@ def init_app(app: Flask, *, publish: PublishFn | None = None, engine_factory: Ca
     app.extensions[EXT] = CctvExtension(app.extensions[EXT_SETTINGS].cctv, publish, engine_factory)
     app.register_blueprint(page)
     app.register_blueprint(api)
-    # For other areas' templates: the nav entry and the watchlist page's link to an entry's photos.
+    add_entry(app, NavEntry("cctv.queue", "CCTV alarms", frozenset(WATCH), order=15,
+                            description="Face-recognition alarms from the checkpoint cameras (SOP it-05)",
+                            also=("cctv.faces_page",)))
+    # For the watchlist page's link to an entry's photos.
     app.jinja_env.globals["cctv_faces_link"] = lambda entry_id: url_for("cctv.faces_page", entry_id=entry_id)
-    app.jinja_env.globals["cctv_queue_link"] = lambda: url_for("cctv.queue")
 
 
 def _ext() -> CctvExtension:

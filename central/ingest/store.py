@@ -22,7 +22,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from central.cases.service import open_cases_for_event
-from central.ingest.rules import SeqVerdict, Severity, alerts_for_event, judge_seq
+from central.services import alerts
+from central.ingest.rules import SeqVerdict, Severity, judge_seq
 from central.models import (
     Alert,
     CommandRecord,
@@ -102,19 +103,7 @@ def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at
     elif isinstance(payload, CrossingRecord):
         session.add(_crossing_row(gate, envelope, payload, received_at))
     elif isinstance(payload, GateEvent):
-        for rule in alerts_for_event(payload):
-            session.add(
-                Alert(
-                    gate_id=gate.id,
-                    kind=rule.kind,
-                    severity=rule.severity.value,
-                    message=rule.text,
-                    details=_event_details(payload),
-                    created_at=received_at,
-                    source_message_id=envelope.message_id,
-                )
-            )
-            log.warning("gate %s: alert %s (event %s, seq %d)", gate.id, rule.kind, envelope.message_id, envelope.seq)
+        alerts.apply_gate_event(session, gate.id, payload, envelope.message_id, received_at)
         open_cases_for_event(session, gate, payload, envelope.message_id, received_at)  # SOP cases (central/cases)
     elif isinstance(payload, CommandAck):
         _apply_command_ack(session, gate, payload, received_at)
@@ -252,18 +241,6 @@ def _crossing_row(gate: Gate, envelope: Envelope, record: CrossingRecord, receiv
         completed_at=from_ms(record.completed_at_ms),
         received_at=received_at,
     )
-
-
-def _event_details(event: GateEvent) -> dict[str, object]:
-    details: dict[str, object] = {"event": event.event, "transaction_id": event.transaction_id}
-    if event.reason:
-        details["reason"] = event.reason
-    if event.traveler is not None:
-        # The supervisor needs the nine fields to judge a hold or a retry (sop §8).
-        details["traveler"] = event.traveler.model_dump(mode="json")
-    if event.details:
-        details["details"] = dict(event.details)
-    return details
 
 
 def _apply_command_ack(session: Session, gate: Gate, ack: CommandAck, received_at: datetime) -> None:

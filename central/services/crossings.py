@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from central.models import Crossing, as_utc
+from central.timefmt import WIB
 
 
 class CrossingQuery(BaseModel):
@@ -35,10 +36,14 @@ def search(session: Session, query: CrossingQuery) -> list[Crossing]:
         stmt = stmt.where(or_(func.upper(Crossing.surname).like(pattern), func.upper(Crossing.given_names).like(pattern)))
     if query.gate:
         stmt = stmt.where(Crossing.gate_id == query.gate)
+    # Days are Soekarno-Hatta's (WIB), as officers name them; the bounds go to the database in UTC
+    # (SQLite keeps no zone, so an aware bound would be compared as if it were UTC).
     if query.date_from:
-        stmt = stmt.where(Crossing.completed_at >= datetime.combine(query.date_from, time.min, UTC))
+        start = datetime.combine(query.date_from, time.min, WIB).astimezone(UTC)
+        stmt = stmt.where(Crossing.completed_at >= start)
     if query.date_to:
-        stmt = stmt.where(Crossing.completed_at < datetime.combine(query.date_to + timedelta(days=1), time.min, UTC))
+        end = datetime.combine(query.date_to + timedelta(days=1), time.min, WIB).astimezone(UTC)
+        stmt = stmt.where(Crossing.completed_at < end)
     stmt = stmt.order_by(Crossing.completed_at.desc(), Crossing.id.desc()).limit(query.limit).offset(query.offset)
     return list(session.scalars(stmt))
 

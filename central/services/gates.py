@@ -41,6 +41,36 @@ def add_gate(session: Session, gate_id: str, *, public_key_b64: str, direction: 
     return gate
 
 
+def register_gate(session: Session, gate_id: str, *, public_key_b64: str, direction: str, name: str = "") -> Gate:
+    """A new gate only (the administration page): an existing id is refused, so a typo cannot
+    silently replace a working gate's key; rotation is its own action."""
+    if session.get(Gate, gate_id) is not None:
+        raise InvalidRequest(f"gate {gate_id!r} is already registered; rotate its key instead")
+    return add_gate(session, gate_id, public_key_b64=public_key_b64, direction=direction, name=name)
+
+
+def rotate_key(session: Session, gate_id: str, public_key_b64: str) -> tuple[str, str]:
+    """Replace a gate's verifying key; returns the (old, new) fingerprints. Ingest re-reads the
+    key the first time a message no longer verifies with the cached one."""
+    gate = get_gate(session, gate_id)
+    try:
+        PublicKey.from_b64(public_key_b64)
+    except ValueError as exc:
+        raise InvalidRequest("public key must be base64 of 32 raw Ed25519 bytes") from exc
+    if public_key_b64 == gate.public_key:
+        raise InvalidRequest("that is the key the gate already has")
+    old = key_fingerprint(gate.public_key)
+    gate.public_key = public_key_b64
+    return old, key_fingerprint(public_key_b64)
+
+
+def key_fingerprint(public_key_b64: str) -> str:
+    """A short, comparable name for a key (first 16 hex digits of its SHA-256)."""
+    import hashlib
+
+    return hashlib.sha256(public_key_b64.encode("ascii", "replace")).hexdigest()[:16]
+
+
 def get_gate(session: Session, gate_id: str) -> Gate:
     gate = session.get(Gate, gate_id)
     if gate is None:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.models import Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
+from central.timefmt import WIB
 
 
 def stats(session: Session) -> dict[str, Any]:
@@ -37,8 +38,8 @@ def stats(session: Session) -> dict[str, Any]:
 
 # ---- reports: daily recap and per-gate statistics -------------------------------------------
 
-# Soekarno-Hatta works in WIB (UTC+7, no daylight saving): a report "day" is a WIB day.
-WIB = timezone(timedelta(hours=7), "WIB")
+# Soekarno-Hatta works in WIB (UTC+7, no daylight saving): a report "day" is a WIB day (WIB is
+# declared once, in central/timefmt.py).
 
 # SOP standards per step of ``CrossingRecord.timings_ms`` (sop/autogate.md §5 and §11); steps
 # missing here (fingerprint, face, total) are "kondisional": measured, never flagged.
@@ -140,6 +141,18 @@ def _ended_transactions(session: Session, start: datetime, end: datetime) -> lis
     return out
 
 
+def travellers_held(session: Session, start: datetime, end: datetime) -> int:
+    """Travellers held in [start, end): distinct gate transactions with a hold alert (an alert
+    without a transaction counts on its own)."""
+    rows = session.execute(
+        select(Alert.id, Alert.gate_id, Alert.details).where(
+            Alert.kind == "watchlist_hold", Alert.created_at >= start, Alert.created_at < end
+        )
+    ).all()
+    held = {(gate, (details or {}).get("transaction_id") or f"alert-{alert_id}") for alert_id, gate, details in rows}
+    return len(held)
+
+
 def daily_recap(session: Session, day: date) -> dict[str, Any]:
     """One WIB day: crossings by direction and by gate, refusals by reason, watchlist holds."""
     start, end = day_bounds(day)
@@ -154,15 +167,7 @@ def daily_recap(session: Session, day: date) -> dict[str, Any]:
         by_direction[str(direction)] += int(n)
         by_gate[str(gate_id)][str(direction)] += int(n)
     outcomes = Counter(outcome for _gate, outcome in _ended_transactions(session, start, end) if outcome != CROSSED)
-    holds = session.scalar(
-        select(func.count())
-        .select_from(Alert)
-        .where(
-            Alert.kind == "watchlist_hold",
-            Alert.created_at >= start,
-            Alert.created_at < end,
-        )
-    )
+    holds = travellers_held(session, start, end)
     return {
         "day": day.isoformat(),
         "timezone": "WIB (UTC+7)",

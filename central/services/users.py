@@ -59,6 +59,44 @@ def create_user(session: Session, username: str, role: str, password: str) -> Us
     return user
 
 
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    from central.errors import NotFound
+
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def set_password(user: User, password: str, *, must_change: bool = False) -> None:
+    """A new password (hashed); *must_change* makes the next login choose another."""
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def reset_password(user: User) -> str:
+    """An administrator's reset: a generated one-time password, to be changed at the next login.
+    Returned once for the administrator to hand over; never stored or logged in clear."""
+    password = generate_password()
+    set_password(user, password, must_change=True)
+    return password
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change: the current password proves it is them."""
+    if not _verify(user.password_hash, current):
+        raise InvalidRequest("the current password is wrong")
+    if new == current:
+        raise InvalidRequest("the new password must differ from the current one")
+    set_password(user, new)
+
+
 class LoginResult(StrEnum):
     OK = "ok"
     BAD_CREDENTIALS = "bad_credentials"

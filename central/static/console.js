@@ -12,14 +12,25 @@
   const canCommand = root.dataset.canCommand === "yes";
   const mrzFields = (root.dataset.mrzFields || "").split(",").filter(Boolean);
   const strings = JSON.parse(document.getElementById("console-strings").textContent || "{}");
+  const lang = document.documentElement.lang || "en";
   const statusLine = document.getElementById("status");
   const linkMode = document.getElementById("link-mode");
   const banner = document.getElementById("alarm-banner");
   const HOLD = "watchlist_hold";
+  const MISMATCH = "biometric_mismatch";
+  // The order the gate's accepted commands (GateState.commands) are offered in.
+  const COMMAND_ORDER = ["grant_retry", "send_to_counter", "release_held", "lane_clear", "acknowledge_alarm",
+    "out_of_service", "back_in_service", "reset"];
+  const REFUSAL_SHOWN_MS = 5 * 60 * 1000;  // a gate's refusal stays on its card this long
   // SOP tpi-03 steps 5 and 6 (sop/autogate.md §9 E1): report within 5 min, then secure within 5 min.
   const CASE_DEADLINES_S = [["Report to Head of Section", 300], ["Secure the traveller", 600]];
 
   function t(text) { return strings[text] || text; }
+  // A coded label ("state.held"), or the code itself in words when the table lacks it.
+  function label(kind, code) {
+    const key = kind + "." + code;
+    return strings[key] || String(code || "").replace(/_/g, " ");
+  }
 
   const model = { gates: new Map(), alerts: new Map(), crossings: [], receivedAt: Date.now(), cases: new Map() };
 
@@ -32,7 +43,12 @@
   }
   function cell(row, text, className) { const td = el("td", text, className); row.appendChild(td); return td; }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
-  function fmtTime(iso) { return iso ? new Date(iso).toLocaleTimeString() : ""; }
+  // Officers read Soekarno-Hatta's time (WIB, UTC+7) whatever the browser's zone.
+  const WIB = { timeZone: "Asia/Jakarta", hour12: false };
+  function fmtTime(iso) {
+    return iso ? new Date(iso).toLocaleTimeString("en-GB", WIB) + " WIB" : "";
+  }
+  function fmtNow() { return new Date().toLocaleTimeString("en-GB", WIB) + " WIB"; }
   function fmtDuration(s) {
     if (s == null || isNaN(s)) return "";
     s = Math.max(0, Math.floor(s));
@@ -113,6 +129,37 @@
 
   function acknowledge(alertId) { return post(root.dataset.ackUrl + alertId + "/ack", {}); }
 
+  // One alarm, one acknowledgement: the alert at central and, when the gate still sounds the
+  // same alarm, the gate's own (an audited command).
+  function acknowledgeWithGate(a) {
+    return acknowledge(a.id).then((ok) => {
+      const gate = model.gates.get(a.gate_id);
+      if (ok && canCommand && gate && (gate.commands || []).includes("acknowledge_alarm")) {
+        return post(root.dataset.commandUrl, { gate_id: gate.id, action: "acknowledge_alarm",
+          reason: "alarm acknowledged at the console", transaction_id: gate.transaction_id });
+      }
+      return ok;
+    });
+  }
+
+  function alertText(a) { return strings["alert." + a.kind] || a.message; }
+
+  // "Pencegahan · KPK · <reason> · entry WL-1": the hit as the list holds it.
+  function watchlistLine(a) {
+    const w = a.details && a.details.watchlist;
+    const entryId = (w && w.entry_id) || (a.details && a.details.details && a.details.details.watchlist_entry);
+    if (!entryId) return "";
+    const parts = [t("Watchlist entry") + " " + entryId];
+    if (w && w.known) {
+      parts.push(label("list", w.list));
+      if (w.agency) parts.push(t("Agency") + ": " + w.agency);
+      if (w.reason) parts.push(t("Reason") + ": " + w.reason);
+    } else if (w) {
+      parts.push(t("not in central's watchlist"));
+    }
+    return parts.join(" · ");
+  }
+
   // ---- alarm banner (watchlist holds: stays until acknowledged) ----------------------------
   function unackedHolds() {
     return Array.from(model.alerts.values()).filter((a) => a.kind === HOLD && !a.acknowledged_at);
@@ -136,14 +183,14 @@
       if (!shownAt.has(a.id)) shownAt.set(a.id, Date.now());
       box.dataset.shownAt = String(shownAt.get(a.id));
       box.appendChild(el("strong", t("WATCHLIST HOLD") + " · " + t("Gate") + " " + (a.gate_id || "?")));
-      box.appendChild(el("div", a.message));
+      box.appendChild(el("div", alertText(a)));
       const trav = a.details && a.details.traveler;
       if (trav) box.appendChild(el("div", travellerName(trav) + " · " + trav.document_number + " · " + trav.nationality, "who"));
-      const entry = a.details && a.details.details;
-      if (entry && entry.watchlist_entry) box.appendChild(el("div", t("Watchlist entry") + ": " + entry.watchlist_entry));
+      const entry = watchlistLine(a);
+      if (entry) box.appendChild(el("div", entry, "watchlist-entry"));
       const ack = el("button", t("Acknowledge alarm"), "ack");
       ack.type = "button";
-      ack.addEventListener("click", () => acknowledge(a.id));
+      ack.addEventListener("click", () => acknowledgeWithGate(a));
       box.appendChild(ack);
       banner.appendChild(box);
     }
@@ -209,42 +256,107 @@
     card.appendChild(dl);
   }
 
-  const faceCache = new Map();  // transaction -> "missing" | {captured, enrolled}
-  function drawFaces(card, gate) {
-    if (!gate.transaction_id) return;
-    const box = el("div", null, "faces");
+  // The alerts of the traveller now in the gate, newest first.
+  function transactionAlerts(gate) {
+    if (!gate.transaction_id) return [];
+    return Array.from(model.alerts.values())
+      .filter((a) => a.gate_id === gate.id && a.details && a.details.transaction_id === gate.transaction_id)
+      .sort((a, b) => b.id - a.id);
+  }
+
+  const faceCache = new Map();  // gate/transaction -> "missing" | {captured, enrolled, score, ...}
+  function loadFaces(gate, key) {
+    faceCache.set(key, "loading");
+    fetch(root.dataset.facesUrl + encodeURIComponent(gate.id) + "/faces/" + encodeURIComponent(gate.transaction_id),
+      { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => { faceCache.set(key, data || "missing"); drawGates(); })
+      .catch(() => { faceCache.set(key, "missing"); });
+  }
+
+  function scoreText(result) {
+    if (!result) return t("not checked yet");
+    if (result.refused) return t("refused") + ": " + result.refused;
+    const score = result.score == null ? "?" : Number(result.score).toFixed(3);
+    const threshold = result.threshold == null ? "?" : Number(result.threshold).toFixed(3);
+    return score + " / " + t("threshold") + " " + threshold + " · " + (result.match ? t("match") : t("no match"));
+  }
+
+  function modalityResult(details, modality) {
+    if (!details || details[modality + "_match"] == null) return null;
+    return { match: details[modality + "_match"], score: details[modality + "_score"],
+      threshold: details[modality + "_threshold"], refused: details[modality + "_refused"] };
+  }
+
+  // What the supervisor decides on: the watchlist hit, each biometric's score against its
+  // threshold, and the captured face beside the document photo.
+  function drawEvidence(card, gate) {
+    const related = transactionAlerts(gate);
+    const hold = related.find((a) => a.kind === HOLD);
+    const mismatch = related.find((a) => a.kind === MISMATCH);
+    if (!hold && !mismatch && gate.state !== "held" && gate.state !== "awaiting_supervisor") return;
+    const box = el("section", null, "evidence");
+    if (hold) box.appendChild(el("div", watchlistLine(hold), "watchlist-entry"));
     const key = gate.id + "/" + gate.transaction_id;
-    const known = faceCache.get(key);
-    const enrolledLabel = known && known.enrolled_source === "document" ? t("Document photo") : t("Enrolled face");
-    for (const [label, field] of [[t("Captured face"), "captured"], [enrolledLabel, "enrolled"]]) {
-      const fig = el("figure");
-      if (known && known !== "missing" && known[field]) {
+    let faces = faceCache.get(key);
+    if (gate.faces && (faces === undefined || faces === "missing")) { loadFaces(gate, key); faces = "loading"; }
+    const known = faces && typeof faces === "object" ? faces : null;
+    const details = mismatch && mismatch.details && mismatch.details.details;
+    const failed = details && details.step;
+    const bio = el("dl", null, "biometrics");
+    const faceResult = modalityResult(details, "face") || (known && { match: known.score != null && known.threshold != null
+      && known.score >= known.threshold, score: known.score, threshold: known.threshold, refused: known.refused_reason });
+    for (const [modality, result] of [["fingerprint", modalityResult(details, "fingerprint")], ["face", faceResult]]) {
+      if (hold && modality === "fingerprint" && !result) continue;  // a hold stops before the finger
+      const dt = el("dt", t(modality === "fingerprint" ? "Fingerprint" : "Face"));
+      const dd = el("dd", scoreText(result), "score-" + modality + (failed === modality ? " failed" : ""));
+      dd.dataset.modality = modality;
+      bio.append(dt, dd);
+    }
+    box.appendChild(bio);
+    if (known) {
+      const pics = el("div", null, "faces");
+      const enrolledLabel = known.enrolled_source === "document" ? t("Document photo") : t("Enrolled face");
+      for (const [caption, field] of [[t("Captured face"), "captured"], [enrolledLabel, "enrolled"]]) {
+        if (!known[field]) continue;
+        const fig = el("figure");
         const img = el("img");
         img.src = known[field];
-        img.alt = label;
-        fig.appendChild(img);
-      } else {
-        fig.appendChild(el("div", t("No image yet"), "face-placeholder"));
+        img.alt = caption;
+        fig.append(img, el("figcaption", caption));
+        pics.appendChild(fig);
       }
-      fig.appendChild(el("figcaption", label));
-      box.appendChild(fig);
+      box.appendChild(pics);
+    } else if (gate.state === "held") {
+      box.appendChild(el("div", t("Waiting for the gate camera's picture"), "faces-pending"));
     }
     card.appendChild(box);
-    if (known && known !== "missing" && known.score != null) {
-      // The officer judges the images; the numbers say how far the engine was from a match.
-      card.appendChild(el("div", t("Face score") + " " + known.score.toFixed(3) + " / " + t("threshold") + " " +
-        (known.threshold == null ? "?" : known.threshold.toFixed(3)), "face-score"));
-    } else if (known && known !== "missing" && known.refused_reason) {
-      card.appendChild(el("div", t("Face refused") + ": " + known.refused_reason, "face-score"));
+  }
+
+  // The gate's answer to the last command sent to it, while it matters.
+  function drawLastCommand(card, gate) {
+    const c = gate.last_command;
+    if (!c || !c.issued_at || Date.now() - new Date(c.issued_at).getTime() > REFUSAL_SHOWN_MS) return;
+    const what = label("command", c.action);
+    if (c.status === "refused") {
+      card.appendChild(el("div", t("Refused by the gate") + ": " + what + " · " + refusalText(c.ack_reason), "command-refused"));
+    } else if (c.status === "sent" || c.status === "pending") {
+      card.appendChild(el("div", what + ": " + t("sent, waiting for the gate's answer"), "command-pending"));
+    } else if (c.status === "not_sent") {
+      card.appendChild(el("div", what + ": " + t("not sent (no broker connection)"), "command-refused"));
     }
-    if (known === undefined) {
-      faceCache.set(key, "missing");
-      fetch(root.dataset.facesUrl + encodeURIComponent(gate.id) + "/faces/" + encodeURIComponent(gate.transaction_id),
-        { credentials: "same-origin" })
-        .then((r) => (r.ok ? r.json() : null))
-        .then((data) => { if (data) { faceCache.set(key, data); drawGates(); } })
-        .catch(() => {});
-    }
+  }
+
+  // The gate explains a refusal in its own words ("out_of_service not allowed in
+  // return_to_counter (needs ...)"); the common ones are said in the reader's language.
+  function refusalText(reason) {
+    const text = String(reason || "");
+    const notAllowed = /^([a-z_]+) not allowed in ([a-z_]+)/.exec(text);
+    if (notAllowed) return t("not possible while the gate is") + " " + label("state", notAllowed[2]);
+    if (text === "expired") return t("the command expired before it reached the gate");
+    if (text === "duplicate command id") return t("already received");
+    if (text.startsWith("command for gate")) return t("sent to the wrong gate");
+    return text;
   }
 
   function drawCaseClock(card, gate) {
@@ -260,10 +372,12 @@
     if (openCase) {
       // The escalation service's case clock (central/cases: case_view()["clock"]).
       box.dataset.source = "case";
-      box.appendChild(el("strong", t("Cekal case") + " #" + openCase.id + (openCase.workflow_title ? " · " + openCase.workflow_title : "")));
+      const title = lang === "id" ? (openCase.workflow_title_id || openCase.workflow_title) : openCase.workflow_title;
+      box.appendChild(el("strong", t("Cekal case") + " #" + openCase.id + (title ? " · " + title : "")));
       const clock = openCase.clock || {};
-      const step = clock.step || openCase.current_step;
-      if (step) box.appendChild(el("div", t("Step") + ": " + step));
+      const words = openCase.step_action;
+      // The step in words: who acts (the SOP's Indonesian title) and, in English, what they do.
+      if (words) box.appendChild(el("div", t("Step") + ": " + (lang === "id" ? words.actor_id : words.en + " (" + words.actor_en + ")"), "case-step"));
       if (clock.due_at_ms) {
         const left = (clock.due_at_ms - Date.now()) / 1000;
         box.appendChild(el("div", left >= 0 ? t("due in") + " " + fmtDuration(left) : t("OVERDUE by") + " " + fmtDuration(-left),
@@ -296,7 +410,8 @@
       // A card whose facts did not change is kept as it is: its buttons are not replaced under
       // the supervisor's pointer (time in state and the case clock tick on their own).
       const hold = holdAlertFor(gate.id);
-      const signature = JSON.stringify([Object.assign({}, gate, { time_in_state_s: null }), hold && [hold.id, hold.acknowledged_at],
+      const signature = JSON.stringify([Object.assign({}, gate, { time_in_state_s: null }),
+        transactionAlerts(gate).map((a) => [a.id, a.acknowledged_at]), hold && [hold.id, hold.acknowledged_at],
         model.cases.get(gate.id) || null, faceCache.get(gate.id + "/" + gate.transaction_id) || null, canCommand]);
       const kept = previous.get("gate-" + gate.id);
       if (kept && kept.dataset.signature === signature) { container.appendChild(kept); continue; }
@@ -322,20 +437,17 @@
         facts.appendChild(el("dd", value, cls));
       }
       card.appendChild(facts);
-      if (gate.alarm) card.appendChild(el("div", t("Gate alarm") + ": " + gate.alarm, "gate-alarm"));
+      if (gate.alarm) card.appendChild(el("div", t("Gate alarm") + ": " + label("alarm", gate.alarm), "gate-alarm"));
       drawMrz(card, gate);
-      if (gate.state === "held" || gate.state === "awaiting_supervisor") drawFaces(card, gate);
+      drawEvidence(card, gate);
       drawCaseClock(card, gate);
+      drawLastCommand(card, gate);
       if (canCommand) {
-        if (gate.state === "awaiting_supervisor") {
-          actionForm(card, gate, "grant_retry", t("Grant retry"));
-          actionForm(card, gate, "send_to_counter", t("Send to counter"));
+        // Only what the gate says it accepts in its state: nothing the gate would refuse.
+        const offered = gate.commands || [];
+        for (const action of COMMAND_ORDER) {
+          if (offered.includes(action)) actionForm(card, gate, action, label("command", action));
         }
-        const hold = holdAlertFor(gate.id);
-        if (gate.state === "held" || (hold && !hold.acknowledged_at)) actionForm(card, gate, "release_held", t("Release held traveller"));
-        if (gate.alarm) actionForm(card, gate, "acknowledge_alarm", t("Acknowledge gate alarm"));
-        if (gate.state === "out_of_service") actionForm(card, gate, "back_in_service", t("Back in service"));
-        else actionForm(card, gate, "out_of_service", t("Out of service"));
       }
       container.appendChild(card);
     }
@@ -361,14 +473,14 @@
       cell(tr, fmtTime(a.created_at));
       cell(tr, a.gate_id);
       cell(tr, t("severity." + a.severity));
-      cell(tr, a.message);
+      cell(tr, alertText(a));
       const trav = a.details && a.details.traveler;
       cell(tr, trav ? travellerName(trav) + " · " + trav.document_number : "");
       const td = cell(tr, a.acknowledged_at ? t("acknowledged by") + " " + (a.acknowledged_by || "") : "");
       if (!a.acknowledged_at) {
         const b = el("button", t("Acknowledge"));
         b.type = "button";
-        b.addEventListener("click", () => acknowledge(a.id));
+        b.addEventListener("click", () => acknowledgeWithGate(a));
         td.appendChild(b);
       }
       body.appendChild(tr);
@@ -423,7 +535,7 @@
       if (!response.ok) throw new Error("HTTP " + response.status);
       applyLive(await response.json());
       drawAll();
-      statusLine.textContent = t("Updated") + " " + new Date().toLocaleTimeString();
+      statusLine.textContent = t("Updated") + " " + fmtNow();
       statusLine.classList.remove("stale");
       loadCases().then(drawGates);
     } catch (err) {

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from central import csrf
 from central.db import get_session
 from central.errors import InvalidRequest, NotFound
+from central.models import as_utc
 from central.roles import Role, authenticated, role_required
 from central.services import alerts, audit, commands, crossings, face_evidence, gates
 from central.services.stats import daily_recap, gate_statistics
@@ -163,7 +164,7 @@ def audit_log() -> Response:
         {
             "entries": [
                 {
-                    "at": e.at.isoformat() if e.at else None,
+                    "at": as_utc(e.at).isoformat() if e.at else None,  # ISO with its offset
                     "username": e.username,
                     "role": e.role,
                     "action": e.action,

@@ -19,6 +19,8 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from central import csrf
+from central.i18n import SESSION_KEY as LANGUAGE_KEY
+from central.i18n import gettext as _
 from central.db import get_session
 from central.models import User
 from central.roles import Role, authenticated, public
@@ -30,7 +32,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-CONSOLE_ROLES = {Role.SUPERVISOR, Role.ADMIN}
+# Whose home is the console: the supervisor's whole shift is there. Everyone else lands on the
+# home page, which lists the pages their role may open.
+CONSOLE_ROLES = {Role.SUPERVISOR}
 
 
 def load_user() -> None:
@@ -77,10 +81,13 @@ def login() -> Response | str:
         )
         db_session.commit()
         status = 429 if attempt.result is LoginResult.RATE_LIMITED else 401
-        flash("Too many attempts; wait and try again." if status == 429 else "Wrong username or password.")
+        flash(_("Too many attempts; wait and try again.") if status == 429 else _("Wrong username or password."))
         return Response(render_template("login.html"), status=status)
     user = attempt.user
+    language = session.get(LANGUAGE_KEY)  # chosen on the login page: a display preference, kept
     session.clear()  # a fresh session on login: no fixation
+    if language:
+        session[LANGUAGE_KEY] = language
     session.permanent = True
     session["user_id"] = user.id
     session["role"] = user.role
@@ -100,7 +107,10 @@ def logout() -> Response:
     db_session = get_session()
     audit.record(db_session, actor(), "logout", f"user:{g.user.username}")
     db_session.commit()
+    language = session.get(LANGUAGE_KEY)
     session.clear()
+    if language:
+        session[LANGUAGE_KEY] = language
     return redirect(url_for("auth.login"))
 
 

@@ -22,9 +22,9 @@ from central.db import Database, get_database, get_session
 from central.events import EventBus, Notice
 from central.i18n import current_language, strings_for
 from central.i18n_table import CONSOLE_SCRIPT_STRINGS
-from central.models import Alert, Crossing, Gate
+from central.models import Alert, CommandRecord, Crossing, FaceEvidenceRecord, Gate
 from central.roles import Role, role_required
-from central.services import alerts, crossings, gates
+from central.services import alerts, commands, crossings, gates
 from central.views.common import actor, extension, now_ms
 
 log = logging.getLogger(__name__)
@@ -66,19 +66,41 @@ def page() -> str:
     )
 
 
-def console_gate_view(gate: Gate, now: int) -> dict[str, Any]:
+def console_gate_view(gate: Gate, now: int, session: Session | None = None) -> dict[str, Any]:
     """The API's gate view plus the traveller's nine MRZ fields, which the supervisor needs to
-    judge a hold or a retry (sop §8); the console is for supervisors only."""
+    judge a hold or a retry (sop §8), the commands the gate accepts now, the gate's answer to the
+    last command, and whether face images wait for this transaction; the console is for
+    supervisors only."""
     view = gates.gate_view(gate, now)
-    traveler = (gate.state or {}).get("traveler") or None
+    state = gate.state or {}
+    traveler = state.get("traveler") or None
     view["mrz"] = {name: traveler.get(name) for name in MRZ_FIELDS} if traveler else None
+    view["commands"] = list(state.get("commands") or [])
+    if session is not None:
+        view["last_command"] = _last_command(session, gate.id)
+        view["faces"] = _has_faces(session, gate.id, state.get("transaction_id"))
     return view
+
+
+def _last_command(session: Session, gate_id: str) -> dict[str, Any] | None:
+    record = session.scalars(
+        select(CommandRecord).where(CommandRecord.gate_id == gate_id).order_by(CommandRecord.id.desc()).limit(1)
+    ).first()
+    return commands.command_view(record) if record is not None else None
+
+
+def _has_faces(session: Session, gate_id: str, transaction_id: str | None) -> bool:
+    if not transaction_id:
+        return False
+    found = session.scalar(select(FaceEvidenceRecord.id).where(
+        FaceEvidenceRecord.gate_id == gate_id, FaceEvidenceRecord.transaction_id == transaction_id).limit(1))
+    return found is not None
 
 
 def live_view_from(session: Session, now: int) -> dict[str, Any]:
     return {
         "now_ms": now,
-        "gates": [console_gate_view(gate, now) for gate in gates.list_gates(session)],
+        "gates": [console_gate_view(gate, now, session) for gate in gates.list_gates(session)],
         "alerts": [alerts.alert_view(a) for a in alerts.list_alerts(session, limit=50)],
         "crossings": [crossings.crossing_view(c) for c in crossings.search(session, crossings.CrossingQuery(limit=20))],
     }
@@ -95,15 +117,18 @@ def live() -> Response:
 
 
 def notice_events(session: Session, notice: Notice, now: int) -> list[tuple[str, dict[str, Any]]]:
-    """What one committed message means for the console: its alerts first (they are the
-    urgent part), then the gate's new view, then a crossing it recorded."""
+    """What one committed message means for the console: the alerts it raised or answered first
+    (they are the urgent part), then the gate's new view, then a crossing it recorded."""
     out: list[tuple[str, dict[str, Any]]] = []
     if notice.message_id is not None:
         raised = session.scalars(select(Alert).where(Alert.source_message_id == notice.message_id).order_by(Alert.id))
         out.extend(("alert", alerts.alert_view(a)) for a in raised)
+        answered = session.scalars(
+            select(Alert).where(Alert.answered_by_message_id == notice.message_id).order_by(Alert.id))
+        out.extend(("alert", alerts.alert_view(a)) for a in answered)
     gate = session.get(Gate, notice.gate_id)
     if gate is not None:
-        out.append(("gate", console_gate_view(gate, now)))
+        out.append(("gate", console_gate_view(gate, now, session)))
     if notice.message_id is not None and notice.channel == "events":
         crossing = session.scalar(select(Crossing).where(Crossing.message_id == notice.message_id))
         if crossing is not None:

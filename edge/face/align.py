@@ -33,8 +33,14 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
-def align(image: np.ndarray, landmarks: np.ndarray, size_px: int = 112) -> np.ndarray:
+def template(size_px: int = 112, margin: float = 0.0) -> np.ndarray:
+    """The 5 template points in a ``size_px`` crop that shows ``margin`` more of the head on each
+    side than the ArcFace crop (0.25: the crop spans 1.5 times the ArcFace crop's width)."""
+    return ((TEMPLATE_112 - 56.0) / (1.0 + 2.0 * margin) + 56.0) * (size_px / 112.0)
+
+
+def align(image: np.ndarray, landmarks: np.ndarray, size_px: int = 112, margin: float = 0.0) -> np.ndarray:
     """The face warped onto the template, ``size_px`` square, BGR uint8."""
-    matrix = similarity_transform(landmarks, TEMPLATE_112 * (size_px / 112.0))
+    matrix = similarity_transform(landmarks, template(size_px, margin))
     return cv2.warpAffine(image, matrix, (size_px, size_px), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)

@@ -59,8 +59,9 @@ def best_observation(observations: Sequence[FrameObservation | None]) -> FrameOb
 
 def capture_best(engine: FaceEngine, frames: Iterable[np.ndarray]) -> tuple[FaceTemplate, list[FrameObservation | None]]:
     """Best-quality template over a burst, plus every observation (for PAD and the audit)."""
-    observations = [observe(engine, f, k) for k, f in enumerate(frames)]
+    kept = list(frames)
+    observations = [observe(engine, f, k) for k, f in enumerate(kept)]
     best = best_observation(observations)
-    embedding = engine.embedder.embed_aligned(best.aligned)
+    embedding = engine.embedder.embed_face(kept[best.index], best.face.landmarks, best.aligned)
     return FaceTemplate(embedding, best.face, best.quality, engine.embedder_name,
                         engine.embedder_version), observations

@@ -21,7 +21,9 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from .engine import EMBEDDER_MODEL, EMBEDDER_MODELS, FaceEngine
+from .engine import EMBEDDER_MODEL, FaceEngine
+from edge.modelstore import ModelError
+
 from .errors import BadImage, FaceError
 from .types import FaceTemplate
 from .verify import DEFAULT_TARGET_FMR
@@ -44,7 +46,8 @@ def _template_line(path: str, tmpl: FaceTemplate) -> dict:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autogate face", description="face embedding and 1:1")
     parser.add_argument("--models-dir", type=Path, default=None)
-    parser.add_argument("--embedder", default=EMBEDDER_MODEL, choices=EMBEDDER_MODELS, help="embedder model name")
+    parser.add_argument("--embedder", default=EMBEDDER_MODEL,
+                        help=f"face pipeline of models/face/pipelines.json or embedder model name (default {EMBEDDER_MODEL})")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     embed = sub.add_parser("embed", help="embedding, quality and box for each image")
@@ -118,8 +121,12 @@ def main(argv: list[str]) -> int:
         except (OSError, ValueError) as exc:
             print(f"autogate face verify: {exc}", file=sys.stderr)
             return 2
-    engine = FaceEngine.from_models(models_dir=args.models_dir, embedder_model=args.embedder,
-                                    target_fmr=getattr(args, "target_fmr", DEFAULT_TARGET_FMR))
+    try:
+        engine = FaceEngine.from_models(models_dir=args.models_dir, embedder_model=args.embedder,
+                                        target_fmr=getattr(args, "target_fmr", DEFAULT_TARGET_FMR))
+    except (ModelError, FaceError) as exc:
+        print(f"autogate face: {exc}", file=sys.stderr)
+        return 2
     if args.command == "embed":
         return run_embed(engine, args.images, sys.stdout)
     return run_verify(engine, pairs, args.target_fmr, sys.stdout)

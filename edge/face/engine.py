@@ -1,12 +1,15 @@
 """FaceEngine: the facade the gate, the CCTV node and central enrolment call.
 
-It owns one detector session and one embedder session (loaded by manifest, checksum verified,
-through ``edge.modelstore``) and the operating thresholds from the embedder's manifest. Images are
-numpy BGR uint8 arrays (the OpenCV convention). No I/O besides loading the models.
+It owns one detector session and its embedder sessions (loaded by manifest, checksum verified,
+through ``edge.modelstore``) and the operating thresholds. Images are numpy BGR uint8 arrays (the
+OpenCV convention). No I/O besides loading the models.
 
-The default embedder is MobileFaceNet (192-d, about 5 ms a face on one core); SFace (128-d,
-int8) stays selectable by name. Templates carry the embedder's name and version, because two
-models' embeddings never compare: ``verify`` refuses a template of another model.
+By default it runs the pipeline ``EMBEDDER_MODEL`` from models/face/pipelines.json (detector
+setting, embedder or fusion of embedders, flip test-time augmentation and threshold, all chosen
+and fitted on held-out people by bench/face/verification.py); a single embedder model stays
+selectable by its manifest name, with that manifest's thresholds. Templates carry the
+pipeline's or embedder's name and version, because two models' embeddings never compare:
+``verify`` refuses a template of another model.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from edge import modelstore
 
 from .align import align
 from .detector import YuNetDetector, check_image
-from .embedder import OnnxEmbedder
+from .embedder import Embedder, FusedEmbedder, OnnxEmbedder
 from .errors import CaptureRefused, ModelMismatch, NoFaceFound
+from .pipeline import FacePipeline, load_pipelines
 from .quality import QualityPolicy, assess
 from .types import Face, FaceTemplate, Quality, Verification, model_tag
 from .verify import DEFAULT_TARGET_FMR, cosine, decide, operating_threshold
@@ -29,13 +33,37 @@ from .verify import DEFAULT_TARGET_FMR, cosine, decide, operating_threshold
 log = logging.getLogger(__name__)
 
 DETECTOR_MODEL = "face-yunet"
-EMBEDDER_MODEL = "face-mobilefacenet"
-EMBEDDER_MODELS = ("face-mobilefacenet", "face-sface", "face-sface-fp32")
+# The shipped pipeline (models/face/pipelines.json); the embedder models stay selectable by name.
+EMBEDDER_MODEL = "face-gate"
+EMBEDDER_MODELS = ("face-mobilefacenet", "face-sface", "face-sface-fp32", "face-mobileface")
 # Long side the detector runs at. 160 px would save about 2 ms a face and verifies the shared
 # face set as well, but YuNet's landmarks on a face that small barely follow a tilted head (35
 # degrees of roll read as 1 to 4), so alignment and the pose check fail on tilted faces; at 320
 # they read 17 (bench/face/RESULTS.md).
 DETECTOR_INPUT_PX = 320
+# Which detected face is the subject: "largest" (nearest the camera) or "central" (box centre
+# nearest the image centre, as a gate camera aimed at the lane frames its traveler). Central is
+# what the protocol chose, and what every single embedder's manifest thresholds were fitted with.
+FACE_SELECTIONS = ("largest", "central")
+FACE_SELECTION = "central"
+
+
+def select_face(faces: list[Face], image_shape: tuple[int, ...], selection: str = FACE_SELECTION) -> Face:
+    """The subject's face among *faces* (non-empty) of an image of *image_shape*."""
+    if selection == "largest":
+        return max(faces, key=lambda f: f.area)
+    if selection == "central":
+        cy, cx = image_shape[0] / 2, image_shape[1] / 2
+        return min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - cx) ** 2 + (f.box[1] + f.box[3] / 2 - cy) ** 2)
+    raise ValueError(f"unknown face selection {selection!r}; expected one of {FACE_SELECTIONS}")
+
+
+def load_embedder(name: str, *, models_dir: Path | None = None, flip: bool = False) -> OnnxEmbedder:
+    """One embedder model by manifest name, with the crop its manifest asks for."""
+    manifest = modelstore.find_manifest(name, models_dir)
+    crop = manifest.extra.get("crop", {})
+    return OnnxEmbedder(modelstore.onnx_session(name, models_dir=models_dir),
+                        margin=float(crop.get("margin", 0.0)), flip=flip)
 
 
 class FaceEngine:
@@ -45,10 +73,12 @@ class FaceEngine:
     ``target_fmr`` picks the one ``verify`` uses (default 0.05 %, the EU EES figure).
     """
 
-    def __init__(self, detector: YuNetDetector, embedder: OnnxEmbedder, *,
+    def __init__(self, detector: YuNetDetector, embedder: Embedder, *,
                  operating_points: dict[str, float], target_fmr: float = DEFAULT_TARGET_FMR,
                  policy: QualityPolicy | None = None, embedder_name: str = EMBEDDER_MODEL,
-                 embedder_version: str = "") -> None:
+                 embedder_version: str = "", face_selection: str = FACE_SELECTION) -> None:
+        if face_selection not in FACE_SELECTIONS:
+            raise ValueError(f"unknown face selection {face_selection!r}; expected one of {FACE_SELECTIONS}")
         self.detector = detector
         self.embedder = embedder
         self.operating_points = dict(operating_points)
@@ -57,6 +87,7 @@ class FaceEngine:
         self.policy = policy or QualityPolicy()
         self.embedder_name = embedder_name
         self.embedder_version = embedder_version
+        self.face_selection = face_selection
 
     @property
     def dimension(self) -> int:
@@ -70,15 +101,38 @@ class FaceEngine:
 
     @classmethod
     def from_models(cls, *, models_dir: Path | None = None, embedder_model: str = EMBEDDER_MODEL,
-                    detector_input_px: int = DETECTOR_INPUT_PX, target_fmr: float = DEFAULT_TARGET_FMR,
-                    policy: QualityPolicy | None = None) -> FaceEngine:
+                    detector_input_px: int | None = None, target_fmr: float = DEFAULT_TARGET_FMR,
+                    policy: QualityPolicy | None = None, face_selection: str | None = None) -> FaceEngine:
+        """The engine for a pipeline of models/face/pipelines.json or a single embedder model.
+
+        *detector_input_px* and *face_selection* override the pipeline's (a single embedder
+        runs at ``DETECTOR_INPUT_PX`` and ``FACE_SELECTION`` unless given).
+        """
+        root = models_dir or modelstore.default_models_dir()
         det = modelstore.onnx_session(DETECTOR_MODEL, models_dir=models_dir)
+        pipeline = load_pipelines(root).get(embedder_model)
+        if pipeline is not None:
+            return cls._from_pipeline(pipeline, det, models_dir=models_dir, detector_input_px=detector_input_px,
+                                      target_fmr=target_fmr, policy=policy, face_selection=face_selection)
         emb_manifest = modelstore.find_manifest(embedder_model, models_dir)
-        emb = modelstore.onnx_session(embedder_model, models_dir=models_dir)
         points = emb_manifest.extra.get("operating_points", {})
-        return cls(YuNetDetector(det, input_size_px=detector_input_px), OnnxEmbedder(emb),
+        return cls(YuNetDetector(det, input_size_px=detector_input_px or DETECTOR_INPUT_PX),
+                   load_embedder(embedder_model, models_dir=models_dir),
                    operating_points=points, target_fmr=target_fmr, policy=policy,
-                   embedder_name=embedder_model, embedder_version=emb_manifest.version)
+                   embedder_name=embedder_model, embedder_version=emb_manifest.version,
+                   face_selection=face_selection or FACE_SELECTION)
+
+    @classmethod
+    def _from_pipeline(cls, pipeline: FacePipeline, det_session, *, models_dir: Path | None,
+                       detector_input_px: int | None, target_fmr: float, policy: QualityPolicy | None,
+                       face_selection: str | None) -> FaceEngine:
+        parts = [load_embedder(e.model, models_dir=models_dir, flip=pipeline.flip) for e in pipeline.embedders]
+        versions = {e.model: modelstore.find_manifest(e.model, models_dir).version for e in pipeline.embedders}
+        embedder: Embedder = parts[0] if len(parts) == 1 else FusedEmbedder(parts, [e.weight for e in pipeline.embedders])
+        return cls(YuNetDetector(det_session, input_size_px=detector_input_px or pipeline.detector_input_px),
+                   embedder, operating_points=pipeline.operating_points, target_fmr=target_fmr, policy=policy,
+                   embedder_name=pipeline.name, embedder_version=pipeline.version(versions),
+                   face_selection=face_selection or pipeline.face_selection)
 
     # -- single image ---------------------------------------------------------------------------
 
@@ -86,16 +140,17 @@ class FaceEngine:
         return self.detector.detect(image)
 
     def primary_face(self, image: np.ndarray) -> Face:
-        """The face nearest the camera (largest box), the one a gate or enrolment means."""
+        """The subject's face, the one a gate or enrolment means (``face_selection``: the
+        largest box, or the one nearest the image centre)."""
         faces = self.detect(image)
         if not faces:
             raise NoFaceFound("no face found in the image")
-        return max(faces, key=lambda f: f.area)
+        return select_face(faces, image.shape, self.face_selection)
 
     def template_of(self, image: np.ndarray, face: Face) -> FaceTemplate:
         aligned = align(image, face.landmarks)
         quality = assess(face, aligned, self.policy)
-        return FaceTemplate(embedding=self.embedder.embed_aligned(aligned), face=face,
+        return FaceTemplate(embedding=self.embedder.embed_face(image, face.landmarks, aligned), face=face,
                             quality=quality, model=self.embedder_name,
                             model_version=self.embedder_version)
 

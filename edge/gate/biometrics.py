@@ -91,7 +91,8 @@ class FingerprintVerifier:
         self.enrolments = enrolments
 
     def verify(
-        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None
+        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None,
+        evidence: bool = False,
     ) -> BiometricResult:
         from edge.fingerprint.errors import CaptureRefused, FingerprintError
 
@@ -150,8 +151,11 @@ class FaceVerifier:
         self.liveness_policy = liveness_policy
 
     def verify(
-        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None
+        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None,
+        evidence: bool = False,
     ) -> Verdict:
+        """*evidence*: return the captured face (and the document's) even on a match, for an
+        officer identifying a held traveler."""
         from edge.face.capture import capture_best
         from edge.face.errors import CaptureRefused, FaceError
         from edge.face.liveness import assess_liveness
@@ -190,7 +194,7 @@ class FaceVerifier:
         result = self.engine.verify(template, enrolled.face)
         outcome = BiometricResult(modality="face", match=bool(result.match), score=round(float(result.score), 4),
                                   threshold=threshold)
-        if outcome.match:
+        if outcome.match and not evidence:
             return Verdict(outcome)  # nothing for anyone to look at: no image leaves this call
         return self._with_evidence(outcome, best_frame, template, document)
 

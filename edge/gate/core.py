@@ -20,6 +20,7 @@ from edge.gate.events import (
     EmergencyInput,
     FaultInput,
     GateInput,
+    SUPERVISOR_ACTIONS,
     PersonEvent,
     SupervisorCommand,
     TimerExpired,
@@ -118,6 +119,7 @@ class MachineCore:
         self._tokens = 0
         self._transactions = 0
         self.transaction: Transaction | None = None
+        self._published: GateState | None = None  # the state last handed out for publishing
         self._standards = step_standards_ms(
             self.config.ms(self.config.scan_standard_s),
             self.config.ms(self.config.door_standard_s),
@@ -168,6 +170,17 @@ class MachineCore:
         """Events with at least one row from the current state (guards not evaluated)."""
         return {event for (source, event) in self._rows if source is self._state}
 
+    def accepted_commands(self) -> tuple[str, ...]:
+        """The supervisor commands the gate would accept now, guards evaluated (a command's
+        reason is taken as given: central refuses one without a reason before it signs)."""
+        accepted = []
+        for action in SUPERVISOR_ACTIONS:
+            probe = SupervisorCommand(action=action, issued_by="probe", reason="probe")  # type: ignore[arg-type]
+            rows = self._rows.get((self._state, action), [])
+            if any(all(self._fact(term, probe) is want for term, want in row.guard_terms()) for row in rows):
+                accepted.append(action)
+        return tuple(accepted)
+
     def start(self, now_ms: int) -> Decision:
         """Announce the initial state: indicator, screen message and retained state."""
         self._since_ms = now_ms
@@ -176,7 +189,7 @@ class MachineCore:
             fx.Indicate(INDICATORS[self._state]),
             fx.ShowMessage(self._state.value),
         ]
-        step.effects.append(fx.PublishState(self.gate_state(now_ms)))
+        self._publish_state(step)
         return Decision("start", self._state, self._state, tuple(step.effects))
 
     def handle(self, event: GateInput, now_ms: int) -> Decision:
@@ -200,7 +213,7 @@ class MachineCore:
         self._raise_alarm("internal_error", step)
         self._end_transaction(step)
         step.effects += [fx.ShowMessage("fault"), fx.Indicate(INDICATORS[S.FAULT])]
-        step.effects.append(fx.PublishState(self.gate_state(now_ms)))
+        self._publish_state(step)
         return Decision(name, source, S.FAULT, tuple(step.effects), accepted=False, rejected="internal error")
 
     def _handle(self, event: GateInput, now_ms: int) -> Decision:
@@ -223,6 +236,10 @@ class MachineCore:
                 return self._apply(row, event, step)
             failed.append(row.guard or "")
         if name in OBSERVATIONS:
+            # A door that arrived or an input that cleared changes what the console shows (door
+            # positions, the commands the gate now accepts) even when no row acts on it.
+            if self.gate_state(now_ms) != self._published:
+                self._publish_state(step)
             return Decision(name, source, source, tuple(step.effects))
         reason = f"{name} not allowed in {source.value}" + (f" (needs {' or '.join(failed)})" if failed else "")
         self.metrics.rejected_events[f"{source.value}:{name}"] += 1
@@ -241,6 +258,7 @@ class MachineCore:
             traveler=txn.traveler if txn else None,
             alarm=self._alarm,
             retries=min(20, txn.total_retries) if txn else 0,
+            commands=self.accepted_commands(),
         )
 
     # ------------------------------------------------------------------ the engine
@@ -253,7 +271,7 @@ class MachineCore:
             getattr(self, f"_do_{row.action}")(event, step)
         if row.target is None:
             if step.effects:
-                step.effects.append(fx.PublishState(self.gate_state(step.now_ms)))
+                self._publish_state(step)
             return Decision(
                 event.name,
                 source,
@@ -267,7 +285,7 @@ class MachineCore:
         step.effects.append(fx.Publish(self._event(event.name, step, state_from=source, details={"sop": row.sop})))
         getattr(self, f"_enter_{row.target.value}")(step)
         step.effects.append(fx.Indicate(INDICATORS[self._state]))
-        step.effects.append(fx.PublishState(self.gate_state(step.now_ms)))
+        self._publish_state(step)
         log.info(
             "gate %s: %s --%s--> %s",
             self.config.gate_id,
@@ -376,6 +394,10 @@ class MachineCore:
         step.effects.append(fx.Publish(self._event("transaction_ended", step, reason=txn.outcome, details=details)))
         step.ended_outcome = txn.outcome
         self.transaction = None
+
+    def _publish_state(self, step: Step) -> None:
+        self._published = self.gate_state(step.now_ms)
+        step.effects.append(fx.PublishState(self._published))
 
     def _message(self, step: Step, key: str) -> None:
         if any(isinstance(e, fx.ShowMessage) for e in step.effects) and key == "idle":

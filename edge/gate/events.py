@@ -5,7 +5,7 @@ supervisors. Each event is a frozen value with a ``name`` the transition table i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from edge.hardware.base import DoorName
 from protocol.messages import BiometricResult, TravelerDocument
@@ -162,7 +162,11 @@ SupervisorAction = Literal[
     "out_of_service",
     "back_in_service",
     "reset",
+    "lane_clear",  # the supervisor sees the mantrap empty after a referral or release
 ]
+
+# Every supervisor command the machine knows, derived from the one declaration above.
+SUPERVISOR_ACTIONS: tuple[str, ...] = get_args(SupervisorAction)
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "out_of_service",
     "back_in_service",
     "reset",
+    "lane_clear",
 )
 
 # Reports of the physical world: never "impossible", only sometimes irrelevant.

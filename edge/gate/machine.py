@@ -100,6 +100,15 @@ class GateMachine(MachineCore):
             "retries_used": txn.retries.get(txn.failed_step or "", 0),
             "retries_left": self._retries_left(),
         }
+        # What each biometric said, so the supervisor sees which failed and by how much.
+        for modality, result in (("fingerprint", txn.fingerprint), ("face", txn.face)):
+            if result is None:
+                continue
+            details[f"{modality}_match"] = result.match
+            details[f"{modality}_score"] = result.score
+            details[f"{modality}_threshold"] = result.threshold
+            if result.refused_reason:
+                details[f"{modality}_refused"] = result.refused_reason[:200]
         step.effects.append(
             fx.Publish(
                 self._event(
@@ -313,6 +322,23 @@ class GateMachine(MachineCore):
         txn.outcome, txn.outcome_reason = "released_to_officer", "cekal_identik"
         step.effects.append(fx.Publish(self._audit("held_released", event, step)))
         self._alarm = None
+
+    def _do_record_hold_face(self, event: GateInput, step: Step) -> None:
+        """The held traveler's face against the enrolment: for the officer, never a decision."""
+        assert isinstance(event, FaceResult)
+        result = event.result
+        details: dict[str, Any] = {"face_match": result.match, "face_score": result.score,
+                                   "face_threshold": result.threshold}
+        if result.refused_reason:
+            details["face_refused"] = result.refused_reason[:200]
+        step.effects.append(fx.Publish(self._event("hold_face_checked", step, reason="cekal_identik", details=details)))
+
+    def _do_clear_lane(self, event: GateInput, step: Step) -> None:
+        """The supervisor has seen the mantrap empty: trust that over the beams' count."""
+        assert isinstance(event, SupervisorCommand)
+        step.effects.append(fx.Publish(self._audit("lane_cleared", event, step, details={"occupants_counted": self._occupants})))
+        self._occupants = 0
+        self._do_close_all_doors(event, step)
 
     def _do_open_entry(self, event: GateInput, step: Step) -> None:
         self._open_door("entry", "entry_door_reopen", step)

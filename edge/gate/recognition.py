@@ -84,8 +84,12 @@ class WatchlistCheck(Protocol):
 
 
 class BiometricVerifier(Protocol):
+    """``evidence=True`` (asked only of the face verifier, for a held traveler) returns the
+    captured and document faces whatever the score; otherwise only when the step failed."""
+
     def verify(
-        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None
+        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None,
+        evidence: bool = False,
     ) -> BiometricResult | Verdict: ...
 
 
@@ -230,7 +234,8 @@ class SimulatedVerifier:
     threshold: float = 0.5
 
     def verify(
-        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None
+        self, sample: Any, traveler: TravelerDocument, *, document: PresentedDocument | None = None,
+        evidence: bool = False,
     ) -> BiometricResult:
         if sample == "genuine":
             return BiometricResult(modality=self.modality, match=True, score=0.9, threshold=self.threshold)

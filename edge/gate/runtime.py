@@ -52,6 +52,7 @@ from edge.gate.events import (
 )
 from edge.gate.machine import Decision, GateMachine
 from edge.gate.recognition import PresentedDocument, Recognition, Verdict, traveler_from_mrz
+from edge.gate.states import State
 from edge.hardware.base import GateHardware, HardwareEvent, HardwareEventKind
 from edge.hardware.clock import Cancellable, Scheduler
 from edge.hardware.errors import HardwareError
@@ -420,8 +421,10 @@ class GateRuntime:
         self._pending_steps[kind] = token
         txn = self.machine.transaction
         txn_id = txn.transaction_id if txn is not None else None
+        # A held traveler's face goes to the officer whatever it scored (B3: who is held?).
+        always_evidence = self.machine.state is State.HELD
         try:
-            step = self._prepare_step(kind)  # inputs are taken now, on the event thread
+            step = self._prepare_step(kind, evidence=always_evidence)  # inputs are taken now, on the event thread
         except Exception as exc:  # e.g. no traveler: _recognise turns it into a failed step
             step = _raising(exc)
         delay_s = self.recognition.latency_s.get(kind, 0.0)
@@ -432,7 +435,7 @@ class GateRuntime:
             else:
                 self._deliver(outcome)
 
-        self.recognition.runner.submit(lambda: self._recognise(kind, token, step, txn_id), done)
+        self.recognition.runner.submit(lambda: self._recognise(kind, token, step, txn_id, always_evidence), done)
         timeout_s = self.recognition.step_timeout_s
         if timeout_s > 0:  # cancelled when the answer is accepted (an inline one is still queued here)
             expired = _StepOutcome(kind, token, txn_id, _failed_step(kind, "engine timeout"))
@@ -448,7 +451,8 @@ class GateRuntime:
         self._queue.append(outcome)
         self._pump()
 
-    def _recognise(self, kind: str, token: int, step: Callable[[], Answer], txn_id: str | None) -> _StepOutcome:
+    def _recognise(self, kind: str, token: int, step: Callable[[], Answer], txn_id: str | None,
+                   always_evidence: bool = False) -> _StepOutcome:
         """Run one recognition step (on the runner); an engine failure becomes a failed result
         (fail closed)."""
         try:
@@ -458,13 +462,14 @@ class GateRuntime:
             self.engine_failures += 1
             return _StepOutcome(kind, token, txn_id, _failed_step(kind, "engine error"))
         if isinstance(extra, Verdict):
-            return _StepOutcome(kind, token, txn_id, result, face_evidence=self._face_evidence(extra, txn_id))
+            evidence = self._face_evidence(extra, txn_id, always=always_evidence)
+            return _StepOutcome(kind, token, txn_id, result, face_evidence=evidence)
         return _StepOutcome(kind, token, txn_id, result, mrz=extra)
 
-    def _face_evidence(self, verdict: Verdict, txn_id: str | None) -> FaceEvidence | None:
-        """What the supervisor sees beside the enrolled face; only when the face step failed, so
-        an officer must decide (biometric data leaves the gate only then)."""
-        if verdict.result.match or verdict.captured_jpeg is None or txn_id is None:
+    def _face_evidence(self, verdict: Verdict, txn_id: str | None, *, always: bool = False) -> FaceEvidence | None:
+        """What the supervisor sees beside the enrolled face; only when an officer must decide
+        (a failed face step, or a held traveler: *always*); biometric data leaves the gate only then."""
+        if (verdict.result.match and not always) or verdict.captured_jpeg is None or txn_id is None:
             return None
         return FaceEvidence(
             transaction_id=txn_id,
@@ -476,7 +481,7 @@ class GateRuntime:
             refused_reason=verdict.result.refused_reason,
         )
 
-    def _prepare_step(self, kind: str) -> Callable[[], Answer]:
+    def _prepare_step(self, kind: str, *, evidence: bool = False) -> Callable[[], Answer]:
         """The step as a closure over its inputs, so a worker thread never reads live state."""
         recognition = self.recognition
         today = recognition.today()
@@ -519,7 +524,10 @@ class GateRuntime:
         face = self._face_sample
 
         def verify_face() -> Answer:
-            answer = recognition.face.verify(face, traveler, document=document)
+            if evidence:
+                answer = recognition.face.verify(face, traveler, document=document, evidence=True)
+            else:
+                answer = recognition.face.verify(face, traveler, document=document)
             if isinstance(answer, Verdict):
                 return FaceResult(answer.result), answer
             return FaceResult(answer), None

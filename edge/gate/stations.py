@@ -5,8 +5,9 @@ The devices are the drivers of ``edge/hardware`` (serial passport reader, R30x/A
 any camera with OpenCV's ``read() -> (ok, frame)``; tests and simulations hand in the pty
 simulators or a list of frames. One station thread watches the machine's state: while the
 traveler is ``inside`` it polls the sensor (GenImg) and sends the first image; in ``face`` it
-shows a liveness challenge, takes a short burst and sends it. Each is sent once per attempt (a
-retry the supervisor grants is a new attempt). A device error is logged and counted; the
+shows a liveness challenge, takes a short burst and sends it; in ``held`` it takes one burst for
+the officer (who is held?). Each is sent once per attempt (a retry the supervisor grants is a new
+attempt). A device error is logged and counted; the
 station goes on and the machine's own timers send the traveler to an officer if nothing comes.
 """
 
@@ -120,7 +121,8 @@ class Stations:
         state = self.runtime.state
         if state == "inside" and self.sensor is not None:
             self._serve("fingerprint", self._finger)
-        elif state == "face" and self.camera is not None:
+        elif state in ("face", "held") and self.camera is not None:
+            # In a hold the camera shows the officer who is inside (B3), once per transaction.
             self._serve("face", self._face)
 
     def _serve(self, station: str, capture: Callable[[], Any]) -> None:

@@ -89,6 +89,8 @@ _SPECIFIC: list[Transition] = [
     _row(S.HELD, "acknowledge_alarm", "alarm_active", None, "acknowledge", "B3 (derived)"),
     _row(S.HELD, "release_held", "reason_given", S.RETURN_TO_COUNTER, "release_to_officer", "B3 (derived), tpi-03 step 6"),
     _row(S.HELD, "tailgating", None, None, "report_anomaly", "issue 3.3 tailgating"),
+    _row(S.HELD, "face_presented", None, None, "verify_face", "B3 (decided: the officer sees who is held)"),
+    _row(S.HELD, "face_result", None, None, "record_hold_face", "B3 (decided: the officer sees who is held)"),
     # --- step 7: entry reopens, traveler leaves to a manual counter
     _row(S.RETURN_TO_COUNTER, "door_unlocked", "is_entry", None, "open_entry", "tpi-08 step 7"),
     _row(S.RETURN_TO_COUNTER, "door_opened", "is_entry", None, "entry_reopened", "tpi-08 step 7"),
@@ -98,6 +100,8 @@ _SPECIFIC: list[Transition] = [
     _row(S.RETURN_TO_COUNTER, "door_closed", "is_entry & mantrap_empty", S.IDLE, None, "tpi-08 step 7"),
     _row(S.RETURN_TO_COUNTER, "door_closed", "is_entry", None, "open_entry", "step 7: someone is still inside"),
     _row(S.RETURN_TO_COUNTER, "timeout", "timer_walk_out", None, "report_lingering", "step 7 (derived)"),
+    _row(S.RETURN_TO_COUNTER, "lane_clear", "doors_shut", S.IDLE, "clear_lane", "step 7 (decided: supervisor sees the lane empty)"),
+    _row(S.RETURN_TO_COUNTER, "lane_clear", None, None, "clear_lane", "step 7 (decided: supervisor sees the lane empty)"),
     _row(S.RETURN_TO_COUNTER, "tailgating", None, None, "report_anomaly", "issue 3.3 tailgating"),
     # --- steps 8-9: exit opens, crossing recorded, traveler leaves
     _row(S.EXIT_OPEN, "door_unlocked", "is_exit", None, "open_exit", "tpi-08 step 8"),
@@ -108,6 +112,8 @@ _SPECIFIC: list[Transition] = [
     _row(S.EXIT_OPEN, "door_closed", "is_exit & mantrap_empty", S.IDLE, None, "tpi-08 step 9"),
     _row(S.EXIT_OPEN, "door_closed", "is_exit", None, "open_exit", "step 9: someone is still inside"),
     _row(S.EXIT_OPEN, "timeout", "timer_walk_out", None, "report_lingering", "step 9 (derived)"),
+    _row(S.EXIT_OPEN, "lane_clear", "doors_shut", S.IDLE, "clear_lane", "step 9 (decided: supervisor sees the lane empty)"),
+    _row(S.EXIT_OPEN, "lane_clear", None, None, "clear_lane", "step 9 (decided: supervisor sees the lane empty)"),
     _row(S.EXIT_OPEN, "tailgating", None, None, "report_anomaly", "issue 3.3 tailgating"),
     # --- supervisor service commands
     _row(S.OUT_OF_SERVICE, "back_in_service", "doors_shut & !fault_input & !emergency_input", S.IDLE, "audit_command", "§8 (derived)"),

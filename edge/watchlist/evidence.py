@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 # Score adjustments added to 0.70 x name score (see docs/watchlist.md, "Score").
-# A shared birth year is weak (1 in ~60); a full shared date is strong (1 in ~20,000).
-DOB_EXACT, DOB_YEAR_MONTH, DOB_YEAR, DOB_SWAPPED = 0.25, 0.12, 0.08, 0.10
+# A shared birth year is weak (1 in ~60); a full shared date is strong (1 in ~20,000), and so is
+# one with day and month swapped (the weight fitted by bench/watchlist/screening_eval.py).
+DOB_EXACT, DOB_YEAR_MONTH, DOB_YEAR, DOB_SWAPPED = 0.25, 0.12, 0.08, 0.25
 DOB_YEAR_TYPO, DOB_YEAR_OFF_BY_ONE, DOB_DAY_DISJOINT, DOB_DISJOINT = 0.05, -0.10, -0.10, -0.30
 NAT_AGREE, NAT_CONTRADICT = 0.05, -0.10
 SEX_CONTRADICT = -0.15

@@ -8,10 +8,15 @@ Every entry is posted under a few keys, hashed to int64 and kept as two sorted n
     TY|<token>|<YYYY>              weight 1  a name token with the birth year
     TT|<token>|<token>             weight 2  two name tokens, any order, any birth date
     T1|<token>                     weight 1  the only informative token of an entry without a birth year
+    DS|<YYYY-MM-DD>|<sex>          weight 0.5  the full birth date and sex, whatever the name
 
 Tokens here are ``block_key`` skeletons, so spelling variants and most vowel typos share a key.
 Frequent tokens (Muhammad, Siti) post no ``TY``/``TD`` keys of their own: their lists would hold
-thousands of entries and say little. Hash collisions only add candidates, never lose one.
+thousands of entries and say little. The father's name after bin/binti posts like the person's own
+names (documents put it in either field). The birth-date key finds a listed person whose every
+name is misspelt or romanised otherwise (Iwanowa/Ivanova) or who travels on the surname alone; it
+holds a few dozen entries per date and sex in a million, and weighs least, so the candidate cap
+drops it first. Hash collisions only add candidates, never lose one.
 Python's ``hash`` of str is salted per process: an index is built and used in one process.
 """
 
@@ -29,8 +34,10 @@ from edge.watchlist.names import NameParts, token_weight
 from edge.watchlist.spelling import block_key
 
 # A document hit outweighs any number of name keys, so the candidate cap never drops it.
-W_DOC, W_TOKEN_DATE, W_TOKEN_PAIR, W_TOKEN_YEAR, W_SINGLE = 1000.0, 3.0, 2.0, 1.0, 1.0
-_WEIGHT_BY_PREFIX = {"D": W_DOC, "TD": W_TOKEN_DATE, "TT": W_TOKEN_PAIR, "TY": W_TOKEN_YEAR, "T1": W_SINGLE}
+W_DOC, W_TOKEN_DATE, W_TOKEN_PAIR, W_TOKEN_YEAR, W_SINGLE, W_DATE_SEX = 1000.0, 3.0, 2.0, 1.0, 1.0, 0.5
+_WEIGHT_BY_PREFIX = {"D": W_DOC, "TD": W_TOKEN_DATE, "TT": W_TOKEN_PAIR, "TY": W_TOKEN_YEAR, "T1": W_SINGLE,
+                     "DS": W_DATE_SEX}
+_UNKNOWN_SEX = "-"
 _DOC_JUNK = re.compile(r"[^A-Z0-9]")
 
 
@@ -41,20 +48,21 @@ def normalise_document_number(number: str) -> str:
 
 
 def _informative(name: NameParts) -> list[str]:
-    tokens = [t for t in name.tokens if token_weight(t) == 1.0]
-    return tokens or [t for t in name.tokens if len(t) > 1] or list(name.tokens)
+    tokens = [t for t in name.all_tokens if token_weight(t) == 1.0]
+    return tokens or [t for t in name.all_tokens if len(t) > 1] or list(name.all_tokens)
 
 
 def blocking_keys(
-    documents: Iterable[str], name: NameParts, birth_date: str | None, *, for_query: bool = False
+    documents: Iterable[str], name: NameParts, birth_date: str | None, *, for_query: bool = False,
+    sex: str | None = None,
 ) -> Iterator[str]:
     """The keys an entry is posted under, or (``for_query``) the keys a query looks up."""
     for doc in documents:
         norm = normalise_document_number(doc)
         if norm:
             yield f"D|{norm}"
-    skeletons = sorted({block_key(t) for t in name.tokens if t})
-    informative = sorted({block_key(t) for t in (name.tokens if for_query else _informative(name))})
+    skeletons = sorted({block_key(t) for t in name.all_tokens if t})
+    informative = sorted({block_key(t) for t in (name.all_tokens if for_query else _informative(name))})
     year = birth_date[:4] if birth_date else None
     full = birth_date if birth_date and len(birth_date) == 10 else None
     for tok in informative:
@@ -66,6 +74,14 @@ def blocking_keys(
             yield f"T1|{tok}"
     for a, b in combinations(skeletons, 2):
         yield f"TT|{a}|{b}"
+    if full:
+        if not for_query:
+            yield f"DS|{full}|{sex or _UNKNOWN_SEX}"
+        elif sex in ("M", "F"):
+            # "X" and an unknown sex on the entry never contradict: look those up too.
+            yield from (f"DS|{full}|{sex}", f"DS|{full}|X", f"DS|{full}|{_UNKNOWN_SEX}")
+        else:
+            yield from (f"DS|{full}|{s}" for s in ("M", "F", "X", _UNKNOWN_SEX))
 
 
 def key_weight(key: str) -> float:

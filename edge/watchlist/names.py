@@ -18,7 +18,10 @@ of the word, where those endings live.
 ``compare_names`` scores two ``NameParts`` by a best assignment of tokens (identical, same
 spelling key, Javanese a/o and e/i vowel variants, or one typing error away from the end of the
 word), so "RIZAL MUHAMMAD" and "MOCH. RIZAL" meet; frequent tokens (Muhammad, Siti, Nur) weigh
-half because they say little about who someone is.
+half because they say little about who someone is. ``lenient`` comparisons (the screening asks
+for them only when the birth date agrees) also take near matches (one edit anywhere, another
+romanisation, a cut name) and, with ``surname_alone``, a document that carries only the entry's
+surname; a comparison resting on those is ``weak`` and never makes an identical match.
 """
 
 from __future__ import annotations
@@ -29,7 +32,15 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-from edge.watchlist.spelling import is_typo, loose_key, spelling_key
+from edge.watchlist.spelling import (
+    is_truncation,
+    is_typo,
+    loose_key,
+    same_surname_group,
+    single_edit_position,
+    sounds_alike,
+    spelling_key,
+)
 
 # ICAO 9303 part 3 table: letters NFKD cannot split into base + mark.
 _TRANSLIT = {
@@ -48,6 +59,9 @@ TRAILING_DEGREES = frozenset(
      "SS", "SSI", "SP", "SPT", "MBA", "MSC", "MA", "MSI", "MPD", "PHD", "AMD", "MKES", "SPOG", "DR",
      "IR", "SAK", "MAK", "BSC", "BA"}
 )
+# Degrees an MRZ or a clerk writes without the comma ("SUSANTI SH MH"): dropped from the end of a
+# field; MA and BA are also Chinese and Vietnamese names, DR and IR only lead.
+BARE_TRAILING_DEGREES = TRAILING_DEGREES - {"MA", "BA", "DR", "IR"}
 PATRONYMIC_MARKERS = frozenset({"BIN", "BINTI", "BT", "BTE", "BINTE", "BN", "IBN", "IBNU", "ANAK"})
 # Arabic and European particles, and the Balinese gender markers I (male) and NI (female).
 PARTICLES = frozenset({"AL", "EL", "VAN", "VON", "DER", "DEN", "DE", "DI", "DA", "LA", "LE", "DOS",
@@ -63,8 +77,13 @@ COMMON_TOKENS = frozenset(
      "KETUT", "PUTU", "GEDE", "NENG", "RADEN", "ANDI", "TEUKU", "CUT", "ALI", "FATIMAH", "AYU",
      "INDAH", "RATNA", "WATI", "DIAN", "RINA", "YUSUF", "HASAN", "HUSEIN", "IBRAHIM", "ISMAIL"}
 )
-# Token similarities by kind (see token_similarity).
-SIM_SPELLING, SIM_LOOSE, SIM_TYPO, SIM_INITIAL = 0.97, 0.90, 0.85, 0.75
+# Token similarities by kind (see token_similarity and near_token_similarity).
+SIM_SPELLING, SIM_LOOSE, SIM_TYPO, SIM_INITIAL, SIM_NEAR, SIM_TRUNCATED = 0.97, 0.90, 0.85, 0.75, 0.80, 0.80
+# Name field lengths of the MRZ: TD1 cards, TD2 and TD3 passports (ICAO 9303 parts 5-7). A name that
+# fills its field may have been truncated: its last given name cut short.
+MRZ_NAME_FIELDS = frozenset({30, 31, 39})
+# Kinds accepted only when the full birth date agrees (``lenient``): they never make a match identical.
+NEAR_KINDS = frozenset({"edit", "sound", "cut"})
 COMMON_ONLY_CAP = 0.60  # a name that agrees only on Muhammad/Siti/Nur is weak evidence
 
 
@@ -76,6 +95,7 @@ class NameParts(NamedTuple):
     tokens: tuple[str, ...]
     patronymic: tuple[str, ...] = ()
     notes: tuple[tuple[str, str, str], ...] = ()
+    cut: str = ""  # a token the MRZ may have cut short (see mrz_cut_token)
 
     @property
     def all_tokens(self) -> tuple[str, ...]:
@@ -137,14 +157,24 @@ def _split_degrees(text: str) -> tuple[str, list[str]]:
     return " ".join([head] + kept), dropped
 
 
+def _strip_bare_degrees(tokens: list[str], dropped: list[str]) -> list[str]:
+    while len(tokens) > 1 and tokens[-1] in BARE_TRAILING_DEGREES:
+        dropped.append(tokens.pop())
+    return tokens
+
+
 def parse_name(surname: str = "", given_names: str = "") -> NameParts:
     """Normalise a document or alert name; fields may be swapped or one may be empty."""
     notes: list[tuple[str, str, str]] = []
     given, dropped_g = _split_degrees(to_ascii_upper(given_names or ""))
     sur, dropped_s = _split_degrees(to_ascii_upper(surname or ""))
+    given_tokens = _strip_bare_degrees(given.split(), dropped_g)
+    sur_tokens = _strip_bare_degrees(sur.split(), dropped_s)
+    if not sur_tokens and len(given_tokens) > 1:
+        given_tokens = _strip_bare_degrees(given_tokens, dropped_g)
     for tok in dropped_g + dropped_s:
         notes.append((tok, "", "degree dropped"))
-    raw = given.split() + sur.split()
+    raw = given_tokens + sur_tokens
     # Leading titles (H., Hj., Dr.) only at the very start and only when a name follows.
     while len(raw) > 1 and raw[0] in LEADING_TITLES:
         notes.append((raw[0], "", "title dropped"))
@@ -157,7 +187,8 @@ def parse_name(surname: str = "", given_names: str = "") -> NameParts:
             notes.append((tok, "", "bin/binti: what follows is the father's name"))
             target = patronymic
             continue
-        if tok in PARTICLES and len(raw) > 1:
+        if tok in PARTICLES and i < len(raw) - 1:
+            # A particle before a name (Al Habsyi, da Silva, I Wayan); last, it is the name (Le, Da).
             notes.append((tok, "", "particle dropped"))
             continue
         norm = tok
@@ -173,6 +204,17 @@ def parse_name(surname: str = "", given_names: str = "") -> NameParts:
             continue
         target.append(norm)
     return NameParts(tuple(tokens), tuple(patronymic), tuple(notes))
+
+
+def mrz_cut_token(surname: str, given_names: str) -> str:
+    """The last name of a document name that fills an MRZ name field (ICAO 9303 truncates the
+    given names from their end to fit), else "". ``surname<<given<names`` is what the field holds."""
+    sur, given = to_ascii_upper(surname or "").split(), to_ascii_upper(given_names or "").split()
+    length = len("<".join(sur)) + (2 + len("<".join(given)) if given else 0)
+    if length not in MRZ_NAME_FIELDS:
+        return ""
+    last = (given or sur)[-1]
+    return MUHAMMAD if is_muhammad(last) else last
 
 
 _COMMON_KEYS = frozenset(spelling_key(t) for t in COMMON_TOKENS)
@@ -204,6 +246,25 @@ def token_similarity(a: str, b: str) -> tuple[float, str]:
     return 0.0, ""
 
 
+@lru_cache(maxsize=1_048_576)
+def near_token_similarity(a: str, b: str) -> tuple[float, str]:
+    """``token_similarity``, and where that finds nothing, what a clerk, an OCR or another
+    romanisation makes of one name: one edit anywhere, the last letters included ("edit"), the
+    same sound key ("sound"), a cut of two or three letters ("cut"). Only for a pair whose full
+    birth date agrees: on their own these join different names (Susanto/Susanti)."""
+    sim, kind = token_similarity(a, b)
+    if sim > 0.0:
+        return sim, kind
+    if min(len(a), len(b)) >= 3 and (
+            single_edit_position(a, b) is not None or single_edit_position(spelling_key(a), spelling_key(b)) is not None):
+        return SIM_NEAR, "edit"
+    if min(len(a), len(b)) >= 2 and (sounds_alike(a, b) or same_surname_group(a, b)):
+        return SIM_NEAR, "sound"
+    if is_truncation(a, b, 2) or is_truncation(b, a, 2):
+        return SIM_NEAR, "cut"
+    return 0.0, ""
+
+
 @lru_cache(maxsize=262_144)
 def token_weight(token: str) -> float:
     """0.5 for frequent names (in any spelling) and initials, else 1."""
@@ -220,13 +281,18 @@ class NameComparison(NamedTuple):
     merged: str = ""  # two tokens read as one (Abdul Rahman / Abdulrahman)
     contained: bool = False  # every token of the shorter name is in the longer one
     common_only: bool = False
+    # Rests on a near match (edit, sound, cut) or on the surname alone: at most "similar".
+    weak: bool = False
 
 
-def _assign(qt: tuple[str, ...], et: tuple[str, ...]) -> list[TokenMatch]:
+def _assign(qt: tuple[str, ...], et: tuple[str, ...], lenient: bool = False, cut: str = "") -> list[TokenMatch]:
+    similarity = near_token_similarity if lenient else token_similarity
     pairs = []
     for q in qt:
         for e in et:
-            sim, kind = token_similarity(q, e)
+            sim, kind = similarity(q, e)
+            if q == cut and kind in ("", "initial", "cut") and is_truncation(q, e, 2):
+                sim, kind = SIM_TRUNCATED, "truncated"
             if sim > 0.0:
                 pairs.append((sim, q, e, kind))
     # Greedy best-first is as good as optimal for names of a handful of tokens.
@@ -248,9 +314,10 @@ def _merges(tokens: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
             for i in range(len(tokens) - 1)]
 
 
-def _score(query: NameParts, entry: NameParts, qt: tuple[str, ...], et: tuple[str, ...], merged: str) -> NameComparison:
+def _score(query: NameParts, entry: NameParts, qt: tuple[str, ...], et: tuple[str, ...], merged: str,
+           lenient: bool = False, surname_alone: bool = False) -> NameComparison:
     # Hot path (once per candidate): plain loops, no comprehensions over empty patronymics.
-    matches = _assign(qt, et)
+    matches = _assign(qt, et, lenient, query.cut)
     matched_q = {m.query for m in matches}
     matched_e = {m.entry for m in matches}
     # bin/binti: a father's name present on one side only is not evidence against.
@@ -277,6 +344,13 @@ def _score(query: NameParts, entry: NameParts, qt: tuple[str, ...], et: tuple[st
     own_e = [t for t in et if t not in entry.patronymic] if entry.patronymic else et
     shorter, matched_shorter = (own_q, matched_q) if len(own_q) <= len(own_e) else (own_e, matched_e)
     contained = len(shorter) >= 2 and all(t in matched_shorter for t in shorter)
+    weak = False
+    if surname_alone and not contained and len(own_q) == 1 and len(own_e) >= 2 and own_q[0] in matched_q:
+        # A mononym passport that carries only the listed surname (the entry's last own name).
+        surname_match = [m for m in matches if m.query == own_q[0] and m.entry == own_e[-1]]
+        if surname_match:
+            contained = weak = True
+            lowest = surname_match[0].similarity
     if contained:
         # Middle names dropped on one document ("Andi Mallarangeng" / "Andi Alifian Mallarangeng").
         score = max(score, 0.5 * score + 0.5 * lowest)
@@ -285,10 +359,12 @@ def _score(query: NameParts, entry: NameParts, qt: tuple[str, ...], et: tuple[st
         score = min(score, COMMON_ONLY_CAP)
     else:
         common_only = False
+    if lenient and not weak:
+        weak = any(m.kind in NEAR_KINDS for m in matches)
     return NameComparison(
         min(score, 1.0), tuple(matches),
         tuple(t for t in qt if t not in matched_q), tuple(t for t in et if t not in matched_e),
-        merged, contained, common_only,
+        merged, contained, common_only, weak,
     )
 
 
@@ -301,12 +377,15 @@ def order_differs(query: NameParts, entry: NameParts, cmp: NameComparison) -> bo
     return seq != sorted(seq)
 
 
-def compare_names(query: NameParts, entry: NameParts) -> NameComparison:
+def compare_names(query: NameParts, entry: NameParts, lenient: bool = False,
+                  surname_alone: bool = False) -> NameComparison:
     """Order-free, spelling-tolerant name score: weighted Dice over assigned tokens, also trying
-    two adjacent tokens of the longer name as one word."""
+    two adjacent tokens of the longer name as one word. ``lenient`` also accepts near matches
+    (``near_token_similarity``) and ``surname_alone`` a passport that carries only the entry's
+    surname; a comparison that rests on either is ``weak``."""
     if query.is_empty or entry.is_empty:
         return NameComparison(0.0, (), query.all_tokens, entry.all_tokens)
-    best = _score(query, entry, query.all_tokens, entry.all_tokens, "")
+    best = _score(query, entry, query.all_tokens, entry.all_tokens, "", lenient, surname_alone)
     # Reading two tokens as one can only help when both sides have a token left over, and when
     # a leftover token is about as long as two adjacent tokens of the other side.
     if best.unmatched_query and best.unmatched_entry and len(query.tokens) != len(entry.tokens):
@@ -319,19 +398,20 @@ def compare_names(query: NameParts, entry: NameParts) -> NameComparison:
             return best
         if len(query.tokens) > len(entry.tokens):
             for tokens, merged in _merges(query.tokens):
-                cand = _score(query, entry, tokens + query.patronymic, entry.all_tokens, merged)
+                cand = _score(query, entry, tokens + query.patronymic, entry.all_tokens, merged, lenient, surname_alone)
                 if cand.score > best.score and merged.replace(" ", "") not in cand.unmatched_query:
                     best = cand
         else:
             for tokens, merged in _merges(entry.tokens):
-                cand = _score(query, entry, query.all_tokens, tokens + entry.patronymic, merged)
+                cand = _score(query, entry, query.all_tokens, tokens + entry.patronymic, merged, lenient, surname_alone)
                 if cand.score > best.score and merged.replace(" ", "") not in cand.unmatched_entry:
                     best = cand
     return best
 
 
 _KIND_TEXT = {"spelling": "old/variant spelling", "vowel": "vowel variant", "typo": "one letter differs",
-              "initial": "initial"}
+              "initial": "initial", "truncated": "cut short where the MRZ name field ends", "edit": "one letter differs, birth date agrees",
+              "sound": "another romanisation, birth date agrees", "cut": "cut short, birth date agrees"}
 
 
 def explain_names(query: NameParts, entry: NameParts, cmp: NameComparison) -> list[str]:
@@ -354,6 +434,8 @@ def explain_names(query: NameParts, entry: NameParts, cmp: NameComparison) -> li
             reasons.append(f"name: {m.query} ≈ {m.entry} ({_KIND_TEXT[m.kind]})")
     if cmp.common_only:
         reasons.append("name: only very common names agree")
+    if cmp.weak and cmp.contained and len(query.tokens) == 1:
+        reasons.append("name: document carries only the entry's surname")
     if order_differs(query, entry, cmp):
         reasons.append("name: token order differs")
     if cmp.unmatched_query:

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from edge.watchlist.evidence import (
+    DOB_SWAPPED,
     Feature,
     compare_birth_dates,
     compare_nationality,
@@ -36,16 +37,29 @@ from edge.watchlist.names import (
     NameParts,
     compare_names,
     explain_names,
+    mrz_cut_token,
     parse_name,
 )
 
 log = logging.getLogger(__name__)
 
 NAME_WEIGHT = 0.70
-SIMILAR_MIN_SCORE = 0.70  # officer review from here
-SIMILAR_MIN_NAME = 0.60  # ...and only when the names are at least this alike (or the document is identical)
-IDENTICAL_MIN_NAME = 0.92  # cekal identik by name: with full birth date and nationality agreeing
 DOC_NAME_CONSISTENT = 0.80  # an identical document number holds only when the name does not contradict
+
+
+class Cutoffs(NamedTuple):
+    """The level cut-offs, and the one score weight fitted with them. The shipped values are fitted
+    by bench/watchlist/screening_eval.py on the labelled screening set, k-fold by listed person
+    (docs/watchlist.md, "Levels")."""
+
+    similar_min_score: float = 0.70  # officer review from here
+    similar_min_name: float = 0.60  # ...and only when the names are at least this alike (or the document is identical)
+    identical_min_name: float = 0.92  # cekal identik by name: with full birth date and nationality agreeing
+    swapped_birth_date: float = DOB_SWAPPED  # score added when day and month are swapped
+
+
+CUTOFFS = Cutoffs()
+SIMILAR_MIN_SCORE, SIMILAR_MIN_NAME, IDENTICAL_MIN_NAME, _ = CUTOFFS
 _SEP = "\x1f"
 _NO_FROM, _NO_UNTIL = 0, 2**31 - 1
 _LEVEL_RANK = {"identical": 2, "similar": 1, "none": 0}
@@ -66,6 +80,7 @@ class Assessment(NamedTuple):
 def decide_level(
     *, document_identical: bool, entry_has_name: bool, name_score: float,
     birth_date: Feature, nationality: Feature, sex: Feature, score: float, names_matched: int = 0,
+    weak_name: bool = False, cutoffs: Cutoffs = CUTOFFS,
 ) -> Level:
     """The level rules of docs/watchlist.md, in order. The entry is already known to be active."""
     if (
@@ -77,7 +92,8 @@ def decide_level(
     ):
         return "identical"
     if (
-        name_score >= IDENTICAL_MIN_NAME
+        name_score >= cutoffs.identical_min_name
+        and not weak_name
         and birth_date.kind == "dob_exact"
         and nationality.kind == "nat_agree"
         and sex.kind != "sex_contradict"
@@ -85,11 +101,13 @@ def decide_level(
         return "identical"
     if document_identical:
         return "similar"
-    if score >= SIMILAR_MIN_SCORE and name_score >= SIMILAR_MIN_NAME:
+    if score >= cutoffs.similar_min_score and name_score >= cutoffs.similar_min_name:
         # A name with no birth date to weigh it must agree on two names: one name ("Wahyu", "Dedi")
         # is shared by too many travellers to call an officer for each.
         if birth_date.kind == "dob_unknown" and names_matched < 2:
             return "none"
+        if weak_name and birth_date.kind != "dob_exact" and names_matched < 2:
+            return "none"  # a near match on a partial birth date needs two names
         return "similar"
     return "none"
 
@@ -98,28 +116,40 @@ def assess(
     *, query_name: NameParts, query_documents: set[str], query_birth: str | None, query_nationality: str | None,
     query_sex: str | None, entry_name: NameParts, entry_documents: Iterable[str], entry_birth: str | None,
     entry_nationality: str | None, entry_sex: str | None,
-    names_seen: dict[tuple[tuple[str, ...], tuple[str, ...]], NameComparison] | None = None,
+    names_seen: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool], NameComparison] | None = None,
+    cutoffs: Cutoffs = CUTOFFS,
 ) -> Assessment:
     """Score one pair: 0.70 x name score + birth date/nationality/sex adjustments, or the
-    document-number rule; clipped to 0..1. ``names_seen`` memoises name comparisons per query."""
+    document-number rule; clipped to 0..1. ``names_seen`` memoises name comparisons per query.
+
+    With the full birth date identical and the sex not contradicting, names are compared
+    leniently (``compare_names(lenient=True)``): one letter wrong anywhere, another romanisation,
+    a name cut short, or a passport with only the surname is evidence enough for "similar"."""
     doc_identical = bool(query_documents) and any(d in query_documents for d in entry_documents)
     dob = compare_birth_dates(query_birth, entry_birth)
+    if dob.kind == "dob_swapped":
+        dob = dob._replace(adjust=cutoffs.swapped_birth_date)
     nat = compare_nationality(query_nationality, entry_nationality)
     sex = compare_sex(query_sex, entry_sex)
     adjust = dob.adjust + nat.adjust + sex.adjust
-    if not doc_identical and NAME_WEIGHT + adjust < SIMILAR_MIN_SCORE:
+    if not doc_identical and NAME_WEIGHT + adjust < cutoffs.similar_min_score:
         # Even a perfect name could not reach "similar" (e.g. disjoint birth years): skip the
         # name comparison, the costly part, for the many such candidates of a large list.
         return Assessment(round(max(NAME_WEIGHT + adjust, 0.0), 4), "none", False, None, dob, nat, sex)
+    # Near name matches need the birth date: the full date (then also a passport with the surname
+    # alone), or the year or month of a partial date with sex and nationality agreeing.
+    full_date = dob.kind == "dob_exact" and sex.kind != "sex_contradict"
+    lenient = full_date or (dob.kind in ("dob_year", "dob_year_month") and sex.kind == "sex_agree"
+                            and nat.kind == "nat_agree")
     if entry_name.is_empty:
         cmp = None
     elif names_seen is None:
-        cmp = compare_names(query_name, entry_name)
+        cmp = compare_names(query_name, entry_name, lenient, full_date)
     else:
-        key = (entry_name.tokens, entry_name.patronymic)
+        key = (entry_name.tokens, entry_name.patronymic, lenient, full_date)
         cmp = names_seen.get(key)
         if cmp is None:
-            cmp = names_seen[key] = compare_names(query_name, entry_name)
+            cmp = names_seen[key] = compare_names(query_name, entry_name, lenient, full_date)
     name_score = cmp.score if cmp else 0.0
     score = NAME_WEIGHT * name_score + adjust
     if doc_identical:
@@ -133,6 +163,7 @@ def assess(
     level = decide_level(
         document_identical=doc_identical, entry_has_name=cmp is not None, name_score=name_score,
         birth_date=dob, nationality=nat, sex=sex, score=score, names_matched=len(cmp.matches) if cmp else 0,
+        weak_name=cmp.weak if cmp else False, cutoffs=cutoffs,
     )
     return Assessment(score, level, doc_identical, cmp, dob, nat, sex)
 
@@ -189,9 +220,11 @@ class Screener:
     weight first), which bounds latency; ``max_results`` bounds the candidates returned.
     """
 
-    def __init__(self, entries: Iterable[WatchlistEntry], *, max_candidates: int = 32, max_results: int = 5) -> None:
+    def __init__(self, entries: Iterable[WatchlistEntry], *, max_candidates: int = 32, max_results: int = 5,
+                 cutoffs: Cutoffs = CUTOFFS) -> None:
         self.max_candidates = max_candidates
         self.max_results = max_results
+        self.cutoffs = cutoffs
         self._records: list[str] = []
         valid_from = []
         valid_until = []
@@ -202,7 +235,7 @@ class Screener:
             self._records.append(_pack(entry, name, documents))
             valid_from.append(entry.valid_from.toordinal() if entry.valid_from else _NO_FROM)
             valid_until.append(entry.valid_until.toordinal() if entry.valid_until else _NO_UNTIL)
-            builder.add(number, blocking_keys(documents, name, entry.birth_date))
+            builder.add(number, blocking_keys(documents, name, entry.birth_date, sex=entry.sex))
         self._valid_from = np.asarray(valid_from, dtype=np.int32)
         self._valid_until = np.asarray(valid_until, dtype=np.int32)
         self._index = builder.build()
@@ -231,23 +264,36 @@ class Screener:
             numbers = numbers[best]
         return numbers
 
-    def screen(self, query: ScreeningQuery, *, today: date) -> ScreeningResult:
-        """The level for one traveler and up to ``max_results`` candidates, best first."""
+    def assessments(self, query: ScreeningQuery, *, today: date, cutoffs: Cutoffs | None = None,
+                    ) -> tuple[NameParts, list[tuple[Assessment, _Record]]]:
+        """Every candidate the blocking index brings for ``query``, assessed, whatever its level
+        (the evaluation refits cut-offs on these without screening again)."""
         qname = parse_name(query.surname, query.given_names)
+        cut = mrz_cut_token(query.surname, query.given_names)
+        if cut and cut in qname.all_tokens:
+            qname = qname._replace(cut=cut)
         qdoc = normalise_document_number(query.document_number) if query.document_number else ""
         qdocs = {qdoc} if qdoc else set()
-        keys = list(blocking_keys(sorted(qdocs), qname, query.birth_date, for_query=True))
-        scored: list[tuple[float, int, Assessment, _Record]] = []
+        keys = list(blocking_keys(sorted(qdocs), qname, query.birth_date, for_query=True, sex=query.sex))
+        out: list[tuple[Assessment, _Record]] = []
         # Many entries share a name (Zipf): compare each distinct name with the query once.
-        names_seen: dict[tuple[tuple[str, ...], tuple[str, ...]], NameComparison] = {}
+        names_seen: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool], NameComparison] = {}
         for number in self._candidates(keys, today).tolist():
             record = _unpack(self._records[number])
-            result = assess(
+            out.append((assess(
                 query_name=qname, query_documents=qdocs, query_birth=query.birth_date,
                 query_nationality=query.nationality, query_sex=query.sex, entry_name=record.name,
                 entry_documents=record.documents, entry_birth=record.birth_date,
                 entry_nationality=record.nationality, entry_sex=record.sex, names_seen=names_seen,
-            )
+                cutoffs=cutoffs or self.cutoffs,
+            ), record))
+        return qname, out
+
+    def screen(self, query: ScreeningQuery, *, today: date) -> ScreeningResult:
+        """The level for one traveler and up to ``max_results`` candidates, best first."""
+        qname, assessed = self.assessments(query, today=today)
+        scored: list[tuple[float, int, Assessment, _Record]] = []
+        for number, (result, record) in enumerate(assessed):
             if result.level != "none":
                 scored.append((result.score, number, result, record))
         scored.sort(key=lambda s: (-_LEVEL_RANK[s[2].level], -s[0], s[3].entry_id))

@@ -53,8 +53,8 @@ def spelling_key(token: str) -> str:
     key = ARABIC_VARIANTS.get(token, token)
     if key.endswith("Y") and len(key) > 2:
         key = key[:-1] + "I"  # Rizky/Rizki, Rudy/Rudi
-    if len(key) >= 7 and key.startswith("AL") and key[2] not in "AEIOU":
-        key = key[2:]  # Alhabsyi/Al-Habsyi/Habsyi
+    if len(key) >= 7 and key.startswith("AL"):
+        key = key[2:]  # Alhabsyi/Al-Habsyi/Habsyi, Alotaibi/Al-Otaibi/Otaibi
     for old, new in _KEY_RULES:
         if old in key:
             key = key.replace(old, new)
@@ -118,3 +118,107 @@ def is_typo(a: str, b: str) -> bool:
     if len(a) == len(b):
         return pos < shorter - 2
     return pos < shorter - 1
+
+
+# Romanisations of one sound (Cyrillic by ICAO, BGN, German and French rules; pinyin against
+# Wade-Giles; Korean and Japanese systems; Arabic): digraphs first, then letter classes.
+_SOUND_DIGRAPHS: tuple[tuple[str, str], ...] = (
+    ("SCHTSCH", "S"), ("SHCH", "S"), ("CHTCH", "S"), ("TSCH", "C"), ("TCH", "C"), ("SCH", "S"),
+    ("ZH", "J"), ("KH", "H"), ("GH", "G"), ("PH", "F"), ("TH", "T"), ("DH", "D"), ("SH", "S"),
+    ("SJ", "S"), ("SY", "S"), ("CH", "C"), ("TS", "C"), ("TZ", "C"), ("DJ", "J"), ("TJ", "C"),
+    ("DZ", "Z"), ("QI", "CI"), ("HS", "S"), ("CK", "K"), ("X", "S"),
+)
+# Voiced and voiceless pairs, sibilants and affricates, w/v/f/b/p each one class; vowels and y one.
+_SOUND_CLASSES = str.maketrans("BFVWGQDZJCYEIOU", "PPPPKKTSSSAAAAA")
+
+
+@lru_cache(maxsize=262_144)
+def sound_key(token: str) -> str:
+    """A coarse key for names written under different romanisations (Ivanova/Iwanowa, Zhao/Chao,
+    Jung/Chung, Kobayashi/Kobayasi): the first sound's class, then the consonant classes. Far too
+    coarse to match on alone; the screening uses it only with the full birth date agreeing."""
+    key = token
+    for old, new in _SOUND_DIGRAPHS:
+        if old in key:
+            key = key.replace(old, new)
+    key = key.translate(_SOUND_CLASSES)
+    if not key:
+        return key
+    rest = key[1:].replace("A", "").replace("H", "")
+    return _DOUBLES.sub(r"\1", key[0] + rest)
+
+
+# German and Dutch romanisations write Cyrillic х as CH and й as J (Michajlow/Mikhailov, Jurij/Yuri).
+_GERMANIC_DIGRAPHS: tuple[tuple[str, str], ...] = (("SCHTSCH", "SHCH"), ("TSCH", "CH"), ("SCH", "SH"), ("CH", "KH"), ("J", "Y"))
+
+
+@lru_cache(maxsize=262_144)
+def germanic_sound_key(token: str) -> str:
+    """``sound_key`` of the token read as a German/Dutch romanisation (CH as in Bach, J as Y)."""
+    key = token
+    for old, new in _GERMANIC_DIGRAPHS:
+        if old in key:
+            key = key.replace(old, new)
+    return sound_key(key)
+
+
+# Kunrei-shiki (Japan's official system, on older documents) against Hepburn: Zyuniti/Junichi.
+_KUNREI: tuple[tuple[str, str], ...] = (("ZY", "J"), ("SY", "SH"), ("TY", "CH"), ("TI", "CHI"), ("SI", "SHI"),
+                                        ("TU", "TSU"), ("ZI", "JI"), ("HU", "FU"))
+
+
+@lru_cache(maxsize=262_144)
+def kunrei_sound_key(token: str) -> str:
+    """``sound_key`` of the token read as Kunrei-shiki romanised Japanese, rewritten to Hepburn."""
+    key = token
+    for old, new in _KUNREI:
+        if old in key:
+            key = key.replace(old, new)
+    return sound_key(key)
+
+
+def sounds_alike(a: str, b: str) -> bool:
+    """One sound under the usual, the German/Dutch or the Kunrei-shiki reading of either name."""
+    keys_a = {sound_key(a), germanic_sound_key(a), kunrei_sound_key(a)}
+    return any(k in keys_a for k in (sound_key(b), germanic_sound_key(b), kunrei_sound_key(b)))
+
+
+# The most frequent Chinese and Korean surnames as passports write them: pinyin, Wade-Giles
+# (Taiwan), Cantonese (Hong Kong), Hokkien/Teochew/Hakka (Indonesia, Malaysia, Singapore), and the
+# Korean systems. Reference data, as officers know it: "TAN" on an Indonesian passport and "CHEN"
+# on a Chinese one may be one person.
+SURNAME_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("CHEN", "CHAN", "TAN", "TAN", "CHIN", "TJAN", "TJHIN"), ("WANG", "WONG", "ONG", "HONG", "HENG"),
+    ("LIN", "LAM", "LIM", "LIEM", "LING"), ("HUANG", "HWANG", "WONG", "NG", "OEI", "WEE", "OOI"),
+    ("ZHANG", "CHANG", "CHEUNG", "TEO", "TEOH", "TIO", "CHONG"), ("LI", "LEE", "LEI", "LIE", "LY"),
+    ("WU", "NG", "GOH", "GO", "OUW", "WOO", "ONG"), ("ZHOU", "CHOU", "CHOW", "CHEW", "CHIU"),
+    ("XU", "HSU", "HUI", "KHOR", "KOH", "CHUI"), ("CAI", "TSAI", "CHOI", "CHUA", "CHUAH", "TJOA"),
+    ("GUO", "KUO", "KWOK", "KUEH", "KOH", "QUEK"), ("HU", "WOO", "OOI", "FOO", "HOO"),
+    ("HE", "HO", "HOH", "HOR", "HOO"), ("LUO", "LO", "LOH", "LAW", "LOW"),
+    ("YANG", "YEUNG", "YEO", "YONG", "IEONG"), ("LIU", "LAU", "LAO", "LOW", "LIEW"),
+    ("ZHENG", "CHENG", "TAY", "TEH", "CHEANG"), ("XIE", "HSIEH", "TSE", "CHIA", "SEAH"),
+    ("SUN", "SUEN", "SOON", "SNG"), ("GAO", "KAO", "KOU", "KOH", "KO"), ("MA", "MAH", "MAR", "BE"),
+    ("ZHU", "CHU", "CHOO", "CHEE"), ("ZHAO", "CHAO", "CHIU", "TEO"), ("DENG", "TENG", "TANG", "THENG"),
+    ("JIANG", "CHIANG", "KONG", "KANG", "KIANG"), ("LIANG", "LEUNG", "NEO", "LEONG"),
+    ("SONG", "SUNG", "SOONG"), ("ZENG", "TSENG", "TSANG", "CHAN"), ("PENG", "PANG", "PHANG"),
+    ("LEE", "YI", "RHEE", "RI", "YEE"), ("PARK", "PAK", "BAK", "BAHK"), ("CHOI", "CHOE", "CHOY"),
+    ("JUNG", "JEONG", "CHUNG", "CHEONG"), ("KANG", "GANG"), ("CHO", "JO", "CHOH"), ("YOON", "YUN", "YOUN"),
+    ("JANG", "CHANG"), ("LIM", "IM", "YIM"), ("SHIN", "SIN", "SHEEN"), ("OH", "O"), ("SEO", "SUH", "SO"),
+    ("KWON", "GWON", "KWUN"), ("KIM", "GIM"), ("HAN", "HAHN"),
+)
+_SURNAME_GROUP_OF: dict[str, frozenset[int]] = {}
+for _n, _group in enumerate(SURNAME_GROUPS):
+    for _name in _group:
+        _SURNAME_GROUP_OF[_name] = _SURNAME_GROUP_OF.get(_name, frozenset()) | {_n}
+
+
+def same_surname_group(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are spellings of one Chinese or Korean surname (SURNAME_GROUPS)."""
+    ga, gb = _SURNAME_GROUP_OF.get(a), _SURNAME_GROUP_OF.get(b)
+    return bool(ga and gb and ga & gb)
+
+
+def is_truncation(short: str, long: str, min_length: int) -> bool:
+    """``short`` is ``long`` cut after at least ``min_length`` letters, as the MRZ cuts the last
+    given name of a name longer than its field (ICAO 9303 part 3, truncation of names)."""
+    return min_length <= len(short) < len(long) and long.startswith(short)

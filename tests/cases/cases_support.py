@@ -97,29 +97,48 @@ def make_app(database: Database, url: str, clock: Clock) -> Flask:
 _HASH: list[str] = []
 
 
-def act_as(client: FlaskClient, database: Database, role: str) -> str:
-    """Log a new user of *role* in without the slow password check; returns the CSRF token."""
+def _hash() -> str:
     if not _HASH:
         from argon2 import PasswordHasher
 
-        _HASH.append(
-            PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
-                "not-a-secret-pw"
-            )
-        )
+        _HASH.append(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("not-a-secret-pw"))
+    return _HASH[0]
+
+
+def make_user(database: Database, role: str, positions: tuple[str, ...] | None = None,
+              username: str | None = None) -> User:
+    """A user of *role*; with *positions* they hold exactly those, else their role's defaults."""
+    from central.cases.positions import set_positions
+    from central.services.audit import Actor
+
     with database.session() as session:
-        user = User(
-            username=f"{role}-{uuid.uuid4().hex[:6]}",
-            role=role,
-            password_hash=_HASH[0],
-            active=True,
-        )
+        user = User(username=username or f"{role}-{uuid.uuid4().hex[:6]}", role=role, password_hash=_hash(), active=True)
         session.add(user)
+        session.flush()
+        if positions is not None:
+            set_positions(session, user.username, positions, Actor("test-admin", None))
         session.commit()
-        user_id = user.id
+        return user
+
+
+def actor_for(database: Database, role: str, *positions: str) -> "Actor":
+    """An Actor for a stored user holding *positions* (its role's defaults when none given)."""
+    from central.services.audit import Actor
+
+    user = make_user(database, role, positions or None)
+    return Actor(user.username, role)
+
+
+def act_as(client: FlaskClient, database: Database, role: str, positions: tuple[str, ...] | None = None) -> str:
+    """Log a new user of *role* in without the slow password check; returns the CSRF token."""
+    return log_in(client, make_user(database, role, positions))
+
+
+def log_in(client: FlaskClient, user: User) -> str:
+    """Log *user* in on *client* (replacing whoever was); returns the CSRF token."""
     token = uuid.uuid4().hex
     with client.session_transaction() as s:
-        s["user_id"] = user_id
-        s["role"] = role
+        s["user_id"] = user.id
+        s["role"] = user.role
         s["csrf_token"] = token
     return token

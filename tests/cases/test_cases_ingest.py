@@ -127,7 +127,8 @@ def test_counter_referral_opens_gate_referral_with_the_reason(database) -> None:
         ),
     )
     [case] = _cases(database)
-    assert (case.workflow_id, case.current_step) == ("gate-referral", "receive")
+    assert (case.workflow_id, case.current_step) == ("gate-referral", "arrive")
+    assert case.current_due_at is None  # no 3-second step running while the traveller walks over
     assert case.context["reason"] == "face_mismatch"
     assert "face did not match" in case.context["reason_text"]
 
@@ -142,3 +143,37 @@ def test_other_events_open_no_case(database, event: str) -> None:
         gate.event(GateEvent(event=event, transaction_id="tx-3", reason="crossed")),
     )
     assert _cases(database) == []
+
+
+def test_a_hold_case_carries_the_alarms_reason_and_entry(database) -> None:
+    """Issue 19 item 9: the case opened on the state change, which names no reason and no entry, and
+    said "No reason given by the gate" with a blank watchlist entry for good. The state change into
+    held opens nothing now; the gate's alarm, which names both, opens the case."""
+    with database.session() as session:
+        session.add(WatchlistEntryRow(entry_id="WL-7", list_name="pencegahan", agency="KPK",
+                                      interested_party="Penyidik KPK", reason="tersangka korupsi", version=1))
+        session.commit()
+    gate = new_gate(database)
+    feed(database, gate.event(GateEvent(event="watchlist_hold", transaction_id="tx-7", state_from="inside",
+                                        state_to="held", traveler=TRAVELER)))
+    assert _cases(database) == []
+    feed(database, gate.event(hold_event("tx-7", watchlist_entry="WL-7")))
+    [case] = _cases(database)
+    assert case.context["reason"] == "cekal_identik"
+    assert case.context["reason_text"].startswith("Identical watchlist hit")
+    assert case.context["watchlist"]["entry_id"] == "WL-7"
+    assert (case.context["watchlist"]["agency"], case.context["watchlist"]["reason"]) == ("KPK", "tersangka korupsi")
+    assert case.state["context"]["watchlist"]["entry_id"] == "WL-7"  # the engine's copy too
+
+
+def test_a_hold_at_an_arrival_gate_is_an_arrival_case(database) -> None:
+    from central.services.gates import add_gate
+    from signing_gate import FakeGate
+
+    gate = FakeGate("gt-arr-1")
+    with database.session() as session:
+        add_gate(session, gate.gate_id, public_key_b64=gate.key.public.b64, direction="arrival")
+        session.commit()
+    feed(database, gate.event(hold_event("tx-1")))
+    [case] = _cases(database)
+    assert case.context["direction"] == "arrival"

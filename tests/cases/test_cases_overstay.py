@@ -60,6 +60,9 @@ def test_overstay_fee_from_the_tariff_file_and_exit_mark_after_payment(
     # The exit mark (step 8) is not due before the payment: the engine follows the SOP's order.
     early = post("exit_stamp")
     assert early.status_code == 400 and b"not due" in early.data
+    # Steps 4-6 are the designated officer's (the supervisor), not the counter officer's.
+    assert post("compute").status_code == 403
+    token = act_as(client, database, "supervisor")
     # Days and fee are the assessment's, whatever is typed; the answer must agree with the days.
     assert post("compute", answer="over_60_days").status_code == 400
     assert post("compute", overstay_days="1", fee_idr="1").status_code == 302
@@ -67,10 +70,14 @@ def test_overstay_fee_from_the_tariff_file_and_exit_mark_after_payment(
     assert post("payment", payment_reference="PNBP-0001").status_code == 302
     proof = client.get(f"/cases/{case.id}/documents/payment_proof").data.decode()
     assert "2500000" in proof and "PNBP-0001" in proof and "10" in proof
-    for step in ("give_proof", "scan_crossing", "exit_stamp"):
+    assert post("give_proof").status_code == 302
+    token = act_as(client, database, "officer")
+    for step in ("scan_crossing", "exit_stamp"):
         assert post(step).status_code == 302
-    # Billing is back-office work: the counter officer is refused.
+    # Billing is the administration's (Tata Usaha): the counter officer is refused, TU does it.
     assert post("billing", billing_code="820260311001").status_code == 403
+    token = act_as(client, database, "backoffice", ("tata_usaha",))
+    assert post("billing", billing_code="820260311001").status_code == 302
 
 
 def test_default_tariff_cites_its_regulation(monkeypatch) -> None:
@@ -101,7 +108,7 @@ def test_cctv_operator_may_open_only_cctv_alarm_cases(client, database) -> None:
     refused = client.post(
         "/cases/new", data={"csrf_token": token, "workflow": "tpi-05-refusal"}
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     opened = client.post(
         "/cases/new",
         data={"csrf_token": token, "workflow": "it-05-cctv-alarm", "gate_id": "cctv-3"},
@@ -113,9 +120,18 @@ def test_cctv_operator_may_open_only_cctv_alarm_cases(client, database) -> None:
         ]
 
 
-def test_generated_draft_workflows_do_not_run_as_cases(client, database) -> None:
+def test_a_back_office_sop_is_opened_by_its_positions_only(client, database) -> None:
+    """A supervisor holds checkpoint positions: a stay-permit application is not theirs to open."""
     token = act_as(client, database, "supervisor")
     response = client.post(
-        "/cases/new", data={"csrf_token": token, "workflow": "doc-02-itk-extension"}
+        "/cases/new", data={"csrf_token": token, "workflow": "doc-02-itk-extension", "applicant_name": "X"}
     )
-    assert response.status_code == 400 and b"generated draft" in response.data
+    assert response.status_code == 403 and b"not an SOP your positions may open" in response.data
+    token = act_as(client, database, "backoffice", ("petugas_intalkim",))
+    opened = client.post(
+        "/cases/new", data={"csrf_token": token, "workflow": "doc-02-itk-extension", "applicant_name": "JOHN SMITH"}
+    )
+    assert opened.status_code == 302
+    with database.session() as session:
+        case = session.scalar(select(Case))
+    assert case.workflow_id == "doc-02-itk-extension" and case.reference.startswith("ITK-")

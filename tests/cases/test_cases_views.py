@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from cases_support import NOW_MS, TRAVELER, act_as, count, feed, hold_event, new_gate
+from cases_support import NOW_MS, TRAVELER, act_as, count, feed, hold_event, make_user, new_gate
 from sqlalchemy import select
 
 from central.cases import service
@@ -41,7 +41,6 @@ CEKAL_WNI = [
         None,
         {"chronology": "Held at gate; verified with KPK.", "findings": "identical"},
     ),
-    ("memo_head", None, {"summary": "Departure postponed."}),
 ]
 
 
@@ -64,22 +63,26 @@ def test_supervisor_works_the_cekal_wni_path_to_the_end(
             form["answer"] = answer
         response = client.post(f"/cases/{case_id}/steps/{step_id}", data=form)
         assert response.status_code == 302, (step_id, response.data[:400])
+    # Step 11 is the Head of Checkpoint Division's memo: the supervisor who wrote the LK is refused.
+    refused = client.post(f"/cases/{case_id}/steps/memo_head", data={"csrf_token": token, "summary": "x"})
+    assert refused.status_code == 403 and b"not-your-step" in refused.data
+    token = act_as(client, database, "supervisor", ("kabid_tpi",))
+    memo = client.post(f"/cases/{case_id}/steps/memo_head", data={"csrf_token": token, "summary": "Departure postponed."})
+    assert memo.status_code == 302
     case = _case(database, case_id)
-    assert (
-        case.status == "closed"
-        and case.outcome == "closed: reported to the Head of Office"
-    )
-    assert count(database, CaseStepRecord, CaseStepRecord.case_id == case_id) == len(
-        CEKAL_WNI
-    )
+    assert case.status == "closed" and case.outcome == "departure postponed, travel document retained (STP)"
+    page = client.get(f"/cases/{case_id}").data.decode()
+    assert "closed: departure postponed" in page and "closed: closed" not in page  # issue 19 item 9
+    assert count(database, CaseStepRecord, CaseStepRecord.case_id == case_id) == len(CEKAL_WNI) + 1
     assert count(
         database, AuditEntry, AuditEntry.action == "case_step_completed"
-    ) == len(CEKAL_WNI)
+    ) == len(CEKAL_WNI) + 1
     with database.session() as session:
         steps = list(
             session.scalars(select(CaseStepRecord).order_by(CaseStepRecord.id))
         )
-    assert [s.step_id for s in steps] == [s for s, _a, _d in CEKAL_WNI]
+    assert [s.step_id for s in steps] == [s for s, _a, _d in CEKAL_WNI] + ["memo_head"]
+    assert steps[-1].position == "kabid_tpi"
     assert steps[0].standard_s == 300 and steps[0].within_standard is True
     assert (
         steps[2].answer == "wni"
@@ -96,7 +99,10 @@ def test_supervisor_works_the_cekal_wni_path_to_the_end(
         and "X1234567" in text
         and "SITI RAHAYU" in text
     )
-    assert "copy 2 of 2" in text
+    # Printed in Indonesian with times in WIB, whatever the screen's language (issue 19 item 7).
+    assert "lembar 2 dari 2" in text and "Nomor dokumen perjalanan" in text and "Ditahan oleh" in text
+    assert " WIB" in text and " UTC" not in text
+    assert not any(english in text for english in ("Traveller", "Record", "copy 2 of 2", "Holder", "Retained by"))
     lk = client.get(f"/cases/{case_id}/documents/lk").data.decode()
     assert "Laporan Kejadian" in lk and "Held at gate; verified with KPK." in lk
     assert len(re.findall(r'<section class="copy"', lk)) == 1
@@ -123,7 +129,7 @@ def test_officer_may_not_do_a_supervisor_step(client, database) -> None:
     assert page.status_code == 200 and b"not-your-step" in page.data
     response = client.post(f"/cases/{case_id}/steps/report", data={"csrf_token": token})
     assert response.status_code == 403
-    assert b"is for supervisor; your role is officer" in response.data
+    assert b"This step is for Designated immigration officer (shift supervisor)" in response.data
     assert _case(database, case_id).current_step == "report"
     # The API refuses the same act; the engine refuses it too when the view is bypassed.
     api = client.post(
@@ -131,15 +137,16 @@ def test_officer_may_not_do_a_supervisor_step(client, database) -> None:
         json={},
         headers={"X-CSRF-Token": token},
     )
-    assert api.status_code == 403 and "not for officer" in api.get_json()["message"]
+    assert api.status_code == 403 and "petugas_tpi" in api.get_json()["message"]
+    officer = make_user(database, "officer")
     with (
         database.session() as session,
-        pytest.raises(CaseRefused, match="is for supervisor, not officer"),
+        pytest.raises(CaseRefused, match="is for supervisor_tpi"),
     ):
         service.complete(
             session,
             case_id,
-            actor=Actor("o", "officer"),
+            actor=Actor(officer.username, "officer"),
             step_id="report",
             now_ms=NOW_MS,
         )

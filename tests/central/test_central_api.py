@@ -46,7 +46,7 @@ def hall(database):
         a.event(crossing("tx-1", TRAVELER, NOW_MS - DAY_MS)),
         a.event(crossing("tx-2", OTHER, NOW_MS)),
         b.event(crossing("tx-3", TRAVELER, NOW_MS)),
-        a.event(gate_event("watchlist_hold", state_to="held", transaction_id="tx-4", traveler=OTHER)),
+        a.event(gate_event("alarm_raised", reason="cekal_identik", transaction_id="tx-4", traveler=OTHER)),
         a.state(GateState(state="held", entry_door="locked", exit_door="locked", since_ms=NOW_MS - 65_000,
                           direction="departure", transaction_id="tx-4", traveler=OTHER)),
     )
@@ -105,7 +105,7 @@ def test_console_live_shows_state_doors_time_and_traveller(client: FlaskClient, 
 
 def test_unacknowledged_alerts_come_first(client: FlaskClient, database, hall) -> None:
     a, _ = hall
-    ingest(database, a.event(gate_event("tailgating")))
+    ingest(database, a.event(gate_event("alarm_raised", reason="tailgating", transaction_id="tx-5")))
     token = act_as(client, database, Role.SUPERVISOR)
     first = client.get("/api/v1/alerts").get_json()["alerts"]
     assert [x["kind"] for x in first] == ["watchlist_hold", "tailgating"]  # critical before high

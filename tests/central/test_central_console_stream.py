@@ -71,12 +71,10 @@ def test_a_hold_reaches_an_open_stream_after_commit(live_app, database, bus) -> 
 
     worker = _worker(database, bus)
     hold = gate_event(
-        "watchlist_hold",
+        "alarm_raised",
         transaction_id="tx-77",
-        reason="watchlist_hit",
+        reason="cekal_identik",
         traveler=TRAVELER,
-        state_from="checking",
-        state_to="held",
     )
     assert worker.process(Delivery(*gate.event(hold)))
 
@@ -109,7 +107,7 @@ def test_state_changes_and_crossings_are_pushed_with_the_nine_fields(live_app, d
         direction="departure",
         transaction_id="tx-5",
         traveler=TRAVELER,
-        alarm="watchlist_hold",
+        alarm="cekal_identik",
     )
     worker.process(Delivery(*gate.state(state)))
     ((kind, view),) = _frames(next(body))

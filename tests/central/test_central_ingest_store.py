@@ -195,11 +195,14 @@ def test_in_order_messages_open_no_gap(harness: Harness, gate: FakeGate) -> None
 @pytest.mark.parametrize(
     ("event", "kind", "severity"),
     [
-        (gate_event("watchlist_hold", state_to="held", reason="watchlist_hit", transaction_id="tx-9"), "watchlist_hold", "critical"),
-        (gate_event("fingerprint_mismatch", state_to="awaiting_supervisor"), "biometric_mismatch", "high"),
-        (gate_event("emergency", state_to="emergency"), "emergency", "critical"),
-        (gate_event("tailgating"), "tailgating", "high"),
-        (gate_event("door_jammed", state_to="fault"), "fault", "high"),
+        (gate_event("alarm_raised", reason="cekal_identik", transaction_id="tx-9"), "watchlist_hold", "critical"),
+        (gate_event("supervisor_notified", reason="fingerprint_mismatch", transaction_id="tx-8"), "biometric_mismatch", "high"),
+        (gate_event("alarm_raised", reason="emergency"), "emergency", "critical"),
+        (gate_event("alarm_raised", reason="emergency_held_released"), "emergency", "critical"),
+        (gate_event("alarm_raised", reason="tailgating"), "tailgating", "high"),
+        (gate_event("tailgating", reason="anomaly"), "tailgating", "high"),
+        (gate_event("alarm_raised", reason="fault"), "fault", "high"),
+        (gate_event("traveler_lingering", reason="walk_out_timeout"), "traveller_lingering", "warning"),
     ],
 )
 def test_events_raise_their_alerts(lite_harness: Harness, lite_gate: FakeGate, event, kind: str, severity: str) -> None:

@@ -77,9 +77,9 @@ def hall(database):
         d1.event(ended("referred_to_counter", "tx-4")),
         d1.event(
             gate_event(
-                "watchlist_hold",
+                "alarm_raised",
                 transaction_id="tx-5",
-                reason="watchlist_hit",
+                reason="cekal_identik",
                 traveler=OTHER,
             )
         ),

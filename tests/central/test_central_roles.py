@@ -57,6 +57,42 @@ EXPECTED: dict[str, frozenset[str]] = {
     "cases.document": CASE_WORK,
     "cases_api.api_detail": CASE_WORK,
     "cases_api.api_complete": CASE_WORK,
+    # The back office (issue 21): positions decide the steps; roles only open the pages.
+    "cases.capture": CASE_WORK,
+    "cases.capture_script": frozenset(ALL_ROLES),
+    "cases.follow_up": CASE_WORK,
+    "cases_api.api_open": CASE_WORK,
+    "work.home": frozenset(ALL_ROLES),
+    "work.read_notifications": frozenset(ALL_ROLES),
+    "work.admin": frozenset({Role.ADMIN}),
+    "work.set_positions": frozenset({Role.ADMIN}),
+    "work.add_holiday": frozenset({Role.ADMIN}),
+    "work.remove_holiday": frozenset({Role.ADMIN}),
+    "work.decide_proposal": CASE_WORK,
+    "sla.page": REPORTS,
+    "sla.csv_export": REPORTS,
+    # The public: an application's status by its unguessable number, the receptionist, and the
+    # SMS/WhatsApp provider's webhook (each call HMAC-signed, tested in tests/cases).
+    "public.status_page": PUBLIC,
+    "public.receptionist": PUBLIC,
+    "public.receptionist_call": PUBLIC,
+    "public.receptionist_node": PUBLIC,
+    "public.receptionist_press": PUBLIC,
+    "public.gateway_message": PUBLIC,
+    "public.gateway_receipt": PUBLIC,
+    # Administration: administrators only. One's own password: everyone.
+    "account.password": frozenset(ALL_ROLES),
+    "admin.users": frozenset({Role.ADMIN}),
+    "admin.create_user": frozenset({Role.ADMIN}),
+    "admin.user": frozenset({Role.ADMIN}),
+    "admin.update_user": frozenset({Role.ADMIN}),
+    "admin.reset_password": frozenset({Role.ADMIN}),
+    "admin.gates": frozenset({Role.ADMIN}),
+    "admin.register_gate": frozenset({Role.ADMIN}),
+    "admin.gate": frozenset({Role.ADMIN}),
+    "admin.rotate_key": frozenset({Role.ADMIN}),
+    "admin.service": frozenset({Role.ADMIN}),
+    "admin.audit": frozenset({Role.ADMIN}),
 }
 
 

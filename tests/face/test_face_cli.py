@@ -19,7 +19,7 @@ def test_embed_prints_one_json_line_per_image(engine, portrait_paths, tmp_path, 
     out = _lines(capsys.readouterr().out)
     assert status == 1
     assert set(out[0]) == {"file", "embedding", "quality", "box"}
-    assert len(out[0]["embedding"]) == engine.dimension == 192 and len(out[0]["box"]) == 4
+    assert len(out[0]["embedding"]) == engine.dimension and len(out[0]["box"]) == 4
     assert out[0]["quality"]["acceptable"] is True
     assert out[1]["file"] == missing and "cannot read" in out[1]["error"]
 

@@ -1,4 +1,4 @@
-"""The embedders by name (MobileFaceNet default, SFace selectable), the model tag every template
+"""The embedders by name (the shipped pipeline by default, each embedder selectable), the model tag every template
 carries, galleries that refuse mixed models, and the TensorFlow-free steps of the MobileFaceNet
 conversion (checked on small graphs against onnxruntime)."""
 
@@ -35,11 +35,19 @@ def converter():
     return module
 
 
-def test_default_embedder_is_mobilefacenet_with_192_values(engine, portraits):
-    assert EMBEDDER_MODEL == engine.embedder_name == "face-mobilefacenet"
+def test_default_is_the_shipped_pipeline_and_its_templates_say_so(engine, portraits):
+    assert EMBEDDER_MODEL == engine.embedder_name == "face-gate"
     template = engine.template(portraits["obama"])
-    assert engine.dimension == template.embedding.shape[0] == 192
+    parts = getattr(engine.embedder, "parts", (engine.embedder,))
+    assert engine.dimension == template.embedding.shape[0] == sum(p.dimension for p in parts)
     assert abs(float(np.linalg.norm(template.embedding)) - 1) < 1e-5
+    assert template.model_tag == f"face-gate@{engine.embedder_version}"
+
+
+def test_mobilefacenet_stays_selectable_with_192_values(portraits):
+    mfn = FaceEngine.from_models(embedder_model="face-mobilefacenet")
+    template = mfn.template(portraits["obama"])
+    assert mfn.dimension == template.embedding.shape[0] == 192
     assert template.model_tag == "face-mobilefacenet@sirius-ai-tflite-fp32"
 
 
@@ -95,7 +103,7 @@ def test_embedder_reads_its_dimension_from_the_model_and_checks_the_crop():
 
 def test_gallery_for_an_engine_takes_its_dimension_and_model(engine, sface_engine, portraits):
     g = Gallery.for_engine(engine)
-    assert g.dimension == 192 and g.model == "face-mobilefacenet@sirius-ai-tflite-fp32"
+    assert g.dimension == engine.dimension and g.model == engine.model_tag
     g.add_template("obama", engine.template(portraits["obama"]))
     g.add_template("biden", engine.template(portraits["biden"]))
     assert g.search_template(engine.template(portraits["obama2"]), k=1)[0].key == "obama"

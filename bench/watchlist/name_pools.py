@@ -1,0 +1,263 @@
+"""Name pools for the labelled screening set: who is on Indonesian watchlists and who crosses.
+
+Frequencies are Zipf-like by list position (the first names of each pool are the most frequent),
+following the shape of Indonesian civil-registry name counts: a few given names (Muhammad, Siti,
+Nur, Agus, Sri) cover a large share of the population and a long tail of Javanese, Sundanese and
+Malay names is unique. Family names exist only where the culture has them (Batak marga,
+Minahasa fam, Chinese-Indonesian, foreign); elsewhere the last name is a personal name or the
+father's name (bin/binti).
+
+Variant spellings here are written from the romanisation systems and the spellings attested on
+documents, independently of the matcher's rules (edge/watchlist/spelling.py): the set must show
+where those rules fall short, not replay them.
+"""
+
+from __future__ import annotations
+
+# -- Indonesian -----------------------------------------------------------------------------------
+MALE_GIVEN = (
+    "MUHAMMAD AHMAD AGUS BUDI EKO ABDUL DWI ADI ANDI RIZKY RIZAL FAJAR ARIF HENDRA BAMBANG "
+    "WAHYU JOKO YUDI TAUFIK IRWAN RUDI BAYU DENI DEDI HERU SLAMET TEGUH IMAM HARIS FAUZI LUTFI "
+    "YUSUF IBRAHIM ISMAIL HASAN ILHAM FIRMAN ANDRE ARDI DANI REZA FIKRI ALDI BIMA GALIH YOGA "
+    "DIMAS SYAHRUL SAIFUL ZAINAL NURDIN SAMSUL SUPRIADI SUGENG HADI DARMAWAN ARIFIN RAHMAT "
+    "HIDAYAT SURYADI JUNAEDI MULYADI SUHERMAN ROBERT YOHANES PAULUS PETRUS DANIEL SAMUEL "
+    "KHAIRUL ZULKIFLI NASRUDDIN SYAMSUDDIN HAMZAH UMAR USMAN ALI HUSEIN RAMLI ANWAR SYAFRUDDIN "
+    "ASEP UJANG DADANG CECEP ENTIS KURNIA YAYAT OMAN TATANG ADE"
+).split()
+FEMALE_GIVEN = (
+    "SITI NUR SRI DEWI PUTRI RINA INDAH RATNA AYU FITRI NOVI MEGA WULAN DIAN YULI AMINAH "
+    "AISYAH FATIMAH KHADIJAH NURHAYATI SUMIATI MARYAM ANI RINI YANTI ENDANG TUTI LINDA SARI EKA "
+    "NINA MAYA RIKA TIKA DESI ELSA NURUL ANISA AULIA NABILA SALSABILA ZAHRA WIDYA RATIH "
+    "KARTIKA LESTARI HANDAYANI RAHMAWATI SUSANTI HARTATI SUPRIHATIN MULYANI KURNIASIH ROSITA "
+    "YULIANA MARIA MARTHA RUTH ESTER MONIKA CHRISTINA AGNES HASANAH HALIMAH ZAINAB MARLINA "
+    "NENG EUIS IMAS CUCU NENENG IIS ELIS"
+).split()
+# Second and last names of people without a family name: Javanese/Sundanese personal names,
+# often the father's, gendered by their ending.
+MALE_LAST = (
+    "SANTOSO WIBOWO HARTONO NUGROHO PRASETYO SUSANTO SETIAWAN KURNIAWAN SAPUTRA WIJAYA GUNAWAN "
+    "HARYANTO PURNOMO WIDODO HIDAYAT SETIADI PRATAMA HERMAWAN SULISTYO HARIYADI SUHENDRA "
+    "FIRMANSYAH RAMADHAN NURHADI SYAHPUTRA SUPRIYANTO SUTRISNO SUPARMAN SUBAGYO SUGIANTO "
+    "SUDARSONO SUGIARTO SUMARNO SUKIMAN PRABOWO WAHYUDI SETYAWAN IRAWAN KUSUMA RAHARJO "
+    "SISWANTO MARYONO TRIYONO RIYADI SUNARYO WALUYO SUPRAPTO SURYANTO BUDIMAN SOLIHIN "
+    "HIDAYATULLAH MAULANA SAEPUDIN SOBARI SUNANDAR"
+).split()
+FEMALE_LAST = (
+    "LESTARI RAHAYU HANDAYANI WULANDARI PERMATASARI KUSUMAWATI PRATIWI SUSILOWATI SAPUTRI "
+    "RAHMAWATI PURWANINGSIH SETYANINGSIH SULISTYOWATI MARYATI SUMARNI SUPRIYATI WIDIASTUTI "
+    "ANGGRAINI NOVITASARI PUSPITASARI FITRIANI SUSANTI HARTATI KURNIAWATI MULYANINGSIH "
+    "RAHMADANI AMELIA OKTAVIANI MAHARANI APRILIANI"
+).split()
+# Batak marga, Minahasa fam, Ambon and Flores family names: shared by siblings and cousins.
+FAMILY_NAMES_ID = tuple((
+    "SIREGAR NASUTION HARAHAP LUBIS SIMANJUNTAK PANJAITAN SITUMORANG SIHOMBING HUTAPEA SINAGA "
+    "TAMBUNAN PANGARIBUAN MARPAUNG SIMATUPANG GINTING TARIGAN SEMBIRING SURBAKTI MANURUNG "
+    "PASARIBU SILALAHI HUTAGALUNG SIAHAAN NAPITUPULU MANULLANG SUMAMPOW LUMENTUT RUNTUWENE "
+    "WALUYAN PANGEMANAN PATTIASINA LATUHERU TUHUMURY PARERA FERNANDEZ"
+).split()) + ("DA SILVA", "DE FRETES", "DA COSTA")
+CHINESE_ID_FAMILY = "TANOTO HALIM SALIM GUNADI TANUWIJAYA WIJAYA SANTOSA LIMANTO KUSNADI HARTANTO SUTANTO GUNAWAN TJANDRA".split()
+BALI_ORDER = ("WAYAN", "PUTU", "GEDE", "MADE", "KADEK", "NYOMAN", "KOMANG", "KETUT")
+BALI_MALE = "SUDARMA ARSANA SUKARMA ARTANA SUARDANA WIRAWAN ADNYANA ASTAWA MERTAYASA SUDIARTA".split()
+BALI_FEMALE = "SRIASIH SUARNI SUKERTI ARIANI SUASTINI WIDIANI ARYANTI SUCIATI".split()
+# Javanese-style syllables for the long tail of unique names.
+SYL_HEAD = "SU SRI WI HAR PUR SET MUL KUS RAH WAH SUK TAR DAR JAT SUR PAR KAR SUM SUW GUN".split()
+SYL_MID = "PAR MAR YAN DAR GI WAR NAR TO JO KAR".split()
+SYL_MALE_END = "TO NO YONO MAN DI WAN YANTO HADI ADI JO".split()
+SYL_FEMALE_END = "TI NI YATI ARTI WATI NINGSIH ASIH IYAH".split()
+
+# -- foreign ---------------------------------------------------------------------------------------
+ARABIC_MALE = "MUHAMMAD ABDULLAH AHMAD ALI OMAR KHALID HASSAN HUSSEIN YUSUF IBRAHIM MAHMOUD MUSTAFA OTHMAN SAEED RASHID ABDULRAHMAN HAMZA JAMAL SHARIF QASIM".split()
+ARABIC_FEMALE = "FATIMA AISHA KHADIJA ZAINAB MARYAM YASMIN LAYLA NOOR HANAN AMAL".split()
+ARABIC_FAMILY = "ALQAHTANI ALGHAMDI ALOTAIBI ALHARBI ALSHEHRI ALZAHRANI HADDAD NASSER MANSOUR SALEH HAMDAN KHOURY".split()
+# Attested romanisations of Arabic names: the first is the canonical spelling above.
+ARABIC_VARIANTS: dict[str, tuple[str, ...]] = {
+    "MUHAMMAD": ("MOHAMMED", "MOHAMED", "MOHAMAD", "MUHAMAD", "MOHAMMAD", "MOHAMMAD"),
+    "ABDULLAH": ("ABDALLAH", "ABDULA", "ABDOULLAH", "ABDULLA"),
+    "AHMAD": ("AHMED", "AHMET", "ACHMAD", "AHAMED"),
+    "ALI": ("ALY", "ALIY"),
+    "OMAR": ("UMAR", "OMER", "OUMAR"),
+    "KHALID": ("KHALED", "CHALID", "KHALEED"),
+    "HASSAN": ("HASAN", "HASSEN", "HASANN"),
+    "HUSSEIN": ("HUSAIN", "HUSSAIN", "HUSEIN", "HOSSEIN", "HUSAYN"),
+    "YUSUF": ("YOUSSEF", "YOUSEF", "YOUSIF", "JUSUF", "YUSOF", "YOUSOF"),
+    "IBRAHIM": ("EBRAHIM", "IBRAHEEM", "IBRAHEM"),
+    "MAHMOUD": ("MAHMUD", "MAHMOOD", "MAHMOD"),
+    "MUSTAFA": ("MOSTAFA", "MUSTAPHA", "MOUSTAFA"),
+    "OTHMAN": ("USMAN", "OSMAN", "UTHMAN", "OUTHMAN"),
+    "SAEED": ("SAID", "SAYED", "SAEID", "SAYEED"),
+    "RASHID": ("RASYID", "RACHID", "RASHEED", "RASHED"),
+    "ABDULRAHMAN": ("ABDURRAHMAN", "ABDELRAHMAN", "ABDURAHMAN", "ABDULRAHMAAN"),
+    "HAMZA": ("HAMZAH", "HAMSA"),
+    "JAMAL": ("DJAMAL", "JAMEL", "JAMAAL"),
+    "SHARIF": ("SYARIF", "SHAREEF", "CHERIF", "SHERIF"),
+    "QASIM": ("KASIM", "QASSIM", "KACEM", "QASEM"),
+    "FATIMA": ("FATIMAH", "FATMA", "FATEMA", "FATHIMA"),
+    "AISHA": ("AISYAH", "AISHAH", "AYESHA", "AICHA", "AYSHA"),
+    "KHADIJA": ("KHADIJAH", "CHADIJAH", "KHADEEJA", "HADIJA"),
+    "ZAINAB": ("ZAYNAB", "ZEINAB", "ZAINAP"),
+    "MARYAM": ("MARIAM", "MERYEM", "MARIEM"),
+    "YASMIN": ("YASMINE", "JASMIN", "YASMEEN"),
+    "LAYLA": ("LAILA", "LEILA", "LAILAH"),
+    "NOOR": ("NUR", "NOUR"),
+    "HANAN": ("HANANE", "HANAAN"),
+    "AMAL": ("AMALL", "AMEL"),
+    "ALQAHTANI": ("AL QAHTANI", "ALKAHTANI", "AL-QAHTANI"),
+    "ALGHAMDI": ("AL GHAMDI", "ALGAMDI"),
+    "ALOTAIBI": ("AL OTAIBI", "ALOTEIBI", "AL-OTAYBI"),
+    "ALHARBI": ("AL HARBI", "AL-HARBI"),
+    "ALSHEHRI": ("AL SHEHRI", "ALSHAHRI", "AL-SHIHRI"),
+    "ALZAHRANI": ("AL ZAHRANI", "AZZAHRANI", "AL-ZAHRANI"),
+    "HADDAD": ("HADAD", "HADDED"),
+    "NASSER": ("NASIR", "NASER", "NASSIR"),
+    "MANSOUR": ("MANSUR", "MANSOOR"),
+    "SALEH": ("SALIH", "SALEEH", "SOLEH"),
+    "HAMDAN": ("HAMDANE", "HEMDAN"),
+    "KHOURY": ("KHOURI", "KHURI", "CHOURY"),
+}
+# Indonesian names with Arabic roots take the same variants on Indonesian documents.
+ARABIC_VARIANTS_ID: dict[str, tuple[str, ...]] = {
+    "MUHAMMAD": ("MOCHAMMAD", "MOHAMAD", "MUHAMAD", "MOCH", "MOH", "MUHAMMED"),
+    "AHMAD": ("ACHMAD", "AHMED", "AKHMAD"),
+    "YUSUF": ("JUSUF", "JOESOEF", "YUSUP", "YUSOF"),
+    "HUSEIN": ("HUSAIN", "HUSSEIN", "HOESIN"),
+    "HASAN": ("HASSAN", "HASSAN"),
+    "UMAR": ("OEMAR", "OMAR"),
+    "USMAN": ("OESMAN", "UTSMAN", "OSMAN"),
+    "KHAIRUL": ("CHAIRUL", "HAIRUL", "KHOIRUL"),
+    "FATIMAH": ("FATIMA", "FATMAH"),
+    "AISYAH": ("AISAH", "AISYA", "AISHAH"),
+    "KHADIJAH": ("CHADIJAH", "HADIJAH", "KHODIJAH"),
+    "ZAINAL": ("ZAENAL", "ZAINAL"),
+    "SAIFUL": ("SAEFUL", "SYAIFUL", "SAIPUL"),
+    "SYAMSUDDIN": ("SJAMSUDDIN", "SAMSUDIN", "SYAMSUDIN"),
+    "NASRUDDIN": ("NASRUDIN", "NASHRUDDIN"),
+    "ZULKIFLI": ("DZULKIFLI", "ZULKIPLI"),
+    "RAHMAT": ("RACHMAT", "RAKHMAT"),
+    "ARIFIN": ("ARIFFIN", "ARIEFIN"),
+    "ARIF": ("ARIEF", "ARIF"),
+    "TAUFIK": ("TAUFIQ", "TAUPIK", "TOFIK"),
+    "HIDAYAT": ("HIDAJAT", "HIDAYAT"),
+    "HIDAYATULLAH": ("HIDAJATULLAH", "HIDAYATULOH"),
+    "HAMZAH": ("HAMZA", "HAMSAH"),
+    "SYAFRUDDIN": ("SJAFRUDDIN", "SAFRUDIN"),
+    "FAUZI": ("FAUZY", "FAWZI", "FAUZIE"),
+    "LUTFI": ("LUTHFI", "LUTFIE"),
+    "MARYAM": ("MARIAM", "MARJAM"),
+    "ZAINAB": ("ZAENAB", "ZAINAP"),
+    "HASANAH": ("CHASANAH", "HASANA"),
+    "HALIMAH": ("CHALIMAH", "HALIMA"),
+}
+
+CHINESE_FAMILY = "WANG LI ZHANG LIU CHEN YANG HUANG ZHAO WU ZHOU XU SUN MA ZHU HU GUO HE LIN GAO LUO ZHENG XIE JIANG CAI DENG".split()
+CHINESE_GIVEN_SYL = "WEI MING JIAN HUA XIAO LI YAN HONG JUN FANG LEI TAO QIANG YONG JIE LING XIN YU HAO YI ZHI GUANG XUE QING".split()
+# Pinyin to Wade-Giles (Taiwan, older documents) and Cantonese/Hokkien spellings abroad.
+CHINESE_VARIANTS: dict[str, tuple[str, ...]] = {
+    "ZHANG": ("CHANG", "CHEUNG", "TEO"), "ZHOU": ("CHOU", "CHOW"), "XU": ("HSU", "HUI"),
+    "XIE": ("HSIEH", "TSE"), "JIANG": ("CHIANG", "KONG"), "CAI": ("TSAI", "CHOI", "CHUA"),
+    "ZHENG": ("CHENG", "CHENG"), "GUO": ("KUO", "KWOK"), "DENG": ("TENG", "TANG"),
+    "GAO": ("KAO", "KOU"), "ZHAO": ("CHAO", "CHIU"), "HUANG": ("HWANG", "WONG"),
+    "ZHU": ("CHU", "CHOO"), "CHEN": ("CHAN", "TAN"), "LIN": ("LAM", "LIM"), "WANG": ("WONG", "ONG"),
+    "LIU": ("LAU", "LAO"), "YANG": ("YEUNG", "YEO"), "WU": ("NG", "GOH"), "LI": ("LEE", "LEI"),
+    "SUN": ("SUEN", "SOON"), "MA": ("MAH", "MAR"), "HU": ("WOO", "OOI"), "HE": ("HO", "HOH"),
+    "LUO": ("LO", "LOH"), "XIAO": ("HSIAO", "SIU"), "QIANG": ("CHIANG", "KEUNG"),
+    "JIAN": ("CHIEN", "KIN"), "JUN": ("CHUN", "CHUN"), "XIN": ("HSIN", "SUN"),
+    "ZHI": ("CHIH", "CHI"), "XUE": ("HSUEH", "SUET"), "QING": ("CHING", "CHING"),
+    "JIE": ("CHIEH", "KIT"), "GUANG": ("KUANG", "KWONG"), "HAO": ("HAO", "HOU"),
+}
+KOREAN_FAMILY = "KIM LEE PARK CHOI JUNG KANG CHO YOON JANG LIM SHIN HAN OH SEO KWON".split()
+KOREAN_GIVEN = "MINJUN SEOYEON JIHOON JIWOO HYUNWOO SUBIN YEJIN DONGHYUN JUNHO EUNJI SUNGMIN HYEJIN".split()
+# Korean given names are two syllables: the long tail is drawn from these.
+KOREAN_SYLLABLES = "MIN JUN SEO YEON JI HOON WOO HYUN SU BIN YE JIN DONG HO EUN SUNG HYE YOUNG JAE SANG KYUNG".split()
+KOREAN_VARIANTS: dict[str, tuple[str, ...]] = {
+    "LEE": ("YI", "RHEE", "RI"), "PARK": ("PAK", "BAK"), "CHOI": ("CHOE", "CHOY"),
+    "JUNG": ("JEONG", "CHUNG"), "KANG": ("GANG",), "CHO": ("JO", "CHOH"), "YOON": ("YUN", "YOUN"),
+    "JANG": ("CHANG",), "LIM": ("IM", "YIM"), "SHIN": ("SIN",), "OH": ("O",), "SEO": ("SUH", "SO"),
+    "KWON": ("GWON", "KWUN"), "KIM": ("GIM",), "HAN": ("HAHN",),
+    "MINJUN": ("MIN JUN", "MIN-JUN"), "SEOYEON": ("SEO YEON", "SUHYEON"), "JIHOON": ("JI HOON", "JIHUN"),
+    "JIWOO": ("JI WOO", "JIU"), "HYUNWOO": ("HYUN WOO", "HYEONU"), "SUBIN": ("SU BIN", "SOOBIN"),
+    "YEJIN": ("YE JIN", "YECHIN"), "DONGHYUN": ("DONG HYUN", "TONGHYON"), "JUNHO": ("JUN HO", "CHUNHO"),
+    "EUNJI": ("EUN JI", "UNJI"), "SUNGMIN": ("SUNG MIN", "SEONGMIN"), "HYEJIN": ("HYE JIN", "HYECHIN"),
+}
+JAPANESE_FAMILY = ("SATO SUZUKI TAKAHASHI TANAKA WATANABE ITO YAMAMOTO NAKAMURA KOBAYASHI KATO OHNO SHIMIZU "
+                   "YAMADA SASAKI MATSUMOTO INOUE KIMURA HAYASHI SAITO YOSHIDA").split()
+JAPANESE_GIVEN = ("HIROSHI TAKESHI KENJI YUKI SHOTA DAICHI YUKO AKIKO SACHIKO TSUTOMU JUNICHI SHUICHI MAKOTO "
+                  "KAZUO NAOKI RYOTA HARUKA MISAKI TOMOKO KEIKO NORIKO").split()
+JAPANESE_VARIANTS: dict[str, tuple[str, ...]] = {  # Hepburn against Kunrei-shiki and long vowels
+    "SATO": ("SATOH", "SATOU", "SATOO"), "ITO": ("ITOH", "ITOU"), "KATO": ("KATOH", "KATOU"),
+    "OHNO": ("ONO", "OONO"), "SHIMIZU": ("SIMIZU",), "TAKAHASHI": ("TAKAHASI",),
+    "KOBAYASHI": ("KOBAYASI",), "HIROSHI": ("HIROSI",), "TAKESHI": ("TAKESI",), "SHOTA": ("SYOTA", "SHOUTA"),
+    "SACHIKO": ("SATIKO",), "TSUTOMU": ("TUTOMU",), "JUNICHI": ("ZYUNITI", "JUNNICHI"),
+    "SHUICHI": ("SYUITI", "SHUUICHI"), "YUKO": ("YUUKO", "YUKOH"), "DAICHI": ("DAITI",),
+}
+# Russian, Ukrainian and Central Asian names in Cyrillic: romanised by four systems below.
+CYRILLIC_MALE = "АЛЕКСАНДР СЕРГЕЙ ДМИТРИЙ АНДРЕЙ АЛЕКСЕЙ НИКОЛАЙ МИХАИЛ ЮРИЙ ВЛАДИМИР ЕВГЕНИЙ АРТЁМ ИГОРЬ".split()
+CYRILLIC_FEMALE = "ЕЛЕНА ТАТЬЯНА НАТАЛЬЯ ОЛЬГА ЮЛИЯ ЕКАТЕРИНА МАРИЯ АНАСТАСИЯ КСЕНИЯ ЛЮДМИЛА".split()
+CYRILLIC_FAMILY = "ИВАНОВ КУЗНЕЦОВ СМИРНОВ ПОПОВ ВАСИЛЬЕВ СОКОЛОВ МИХАЙЛОВ НОВИКОВ ФЁДОРОВ МОРОЗОВ ВОЛКОВ ЗАЙЦЕВ ШЕВЧЕНКО КОВАЛЕНКО ЮСУПОВ ХАСАНОВ ЖУКОВ ЩЕРБАКОВ".split()
+_CYR = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
+# ICAO 9303 (2015), BGN/PCGN, German (Duden) and French romanisation, letter by letter.
+ROMANISATION: dict[str, tuple[str, ...]] = {
+    "icao": ("A B V G D E E ZH Z I I K L M N O P R S T U F KH TS CH SH SHCH IE Y - E IU IA").split(),
+    "bgn": ("A B V G D E YE ZH Z I Y K L M N O P R S T U F KH TS CH SH SHCH - Y - E YU YA").split(),
+    "german": ("A B W G D E JO SCH S I J K L M N O P R S T U F CH Z TSCH SCH SCHTSCH - Y - E JU JA").split(),
+    "french": ("A B V G D E IO J Z I I K L M N O P R S T OU F KH TS TCH CH CHTCH - Y - E IOU IA").split(),
+}
+GERMAN_FAMILY = "MÜLLER SCHMIDT SCHNEIDER FISCHER WEBER MEYER WAGNER BECKER SCHULZ HOFFMANN SCHRÖDER KÖHLER".split()
+GERMAN_GIVEN_M = "JÜRGEN KLAUS STEFAN THOMAS ANDREAS MICHAEL JÖRG UWE".split()
+GERMAN_GIVEN_F = "SABINE ANDREA BÄRBEL MONIKA KATHARINA JULIA ULRIKE".split()
+GERMAN_VARIANTS: dict[str, tuple[str, ...]] = {  # umlauts without the ICAO digraph; Meyer's many spellings
+    "MEYER": ("MEIER", "MAIER", "MAYER"), "SCHMIDT": ("SCHMITT", "SCHMID"), "FISCHER": ("FISHER",),
+    "SCHULZ": ("SCHULTZ", "SCHULTE"), "HOFFMANN": ("HOFMANN", "HOFFMAN"), "STEFAN": ("STEPHAN",),
+    "KATHARINA": ("CATHARINA", "KATARINA"), "THOMAS": ("TOMAS",),
+}
+WESTERN_FAMILY = ("SMITH JOHNSON BROWN WILLIAMS JONES TAYLOR WILSON THOMPSON WHITE MARTIN ANDERSON CLARKE "
+                  "HARRIS LEWIS WALKER HALL ALLEN YOUNG KING WRIGHT SCOTT GREEN BAKER ADAMS NELSON HILL "
+                  "CAMPBELL MITCHELL ROBERTS CARTER PHILLIPS EVANS TURNER COLLINS EDWARDS STEWART MORRIS MURPHY").split()
+WESTERN_GIVEN_M = ("JOHN MICHAEL DAVID JAMES ROBERT PAUL MARK PETER STEVEN ANDREW RICHARD THOMAS CHRISTOPHER "
+                   "DANIEL MATTHEW ANTHONY BRIAN KEVIN JASON GARY TIMOTHY RYAN").split()
+WESTERN_GIVEN_F = ("MARY SARAH JENNIFER EMMA JESSICA LISA KAREN ELIZABETH SUSAN MARGARET NANCY BETTY SANDRA "
+                   "ASHLEY KIMBERLY DONNA MICHELLE LAURA REBECCA AMANDA").split()
+WESTERN_VARIANTS: dict[str, tuple[str, ...]] = {
+    "CLARKE": ("CLARK",), "THOMPSON": ("THOMSON", "TOMPSON"), "JOHNSON": ("JONSON",),
+    "STEVEN": ("STEPHEN", "STEVE"), "SARAH": ("SARA",), "JENNIFER": ("JENIFER",),
+}
+INDIAN_FAMILY = "KUMAR SINGH SHARMA PATEL GUPTA REDDY NAIR IYER DAS MENON RAO JOSHI MEHTA PILLAI CHOPRA VERMA".split()
+INDIAN_GIVEN_M = ("RAJESH SURESH RAMESH ANIL SUNIL VIJAY ARJUN RAHUL SANJAY MANOJ ASHOK VIKRAM AMIT ROHIT "
+                  "DEEPAK PRAKASH GANESH KRISHNA VENKATESH SRINIVAS NAVEEN KARTHIK ARVIND MAHESH").split()
+INDIAN_GIVEN_F = ("PRIYA ANJALI SUNITA KAVITA LAKSHMI DEEPA POOJA NEHA SHALINI REKHA GEETA MEERA ANITA "
+                  "DIVYA SWATI NISHA RADHA SAVITRI").split()
+INDIAN_VARIANTS: dict[str, tuple[str, ...]] = {
+    "SHARMA": ("SARMA", "SHARMAA"), "REDDY": ("REDDI",), "IYER": ("AIYAR", "IYYER"), "MENON": ("MENAN",),
+    "SURESH": ("SURESCH",), "LAKSHMI": ("LAXMI", "LAKSMI", "LUXMI"), "DEEPA": ("DIPA",),
+    "POOJA": ("PUJA",), "VIJAY": ("VIJAI",), "SANJAY": ("SANJAI",),
+}
+NIGERIAN_FAMILY = ("OKAFOR ADEBAYO OKONKWO CHUKWU ADEYEMI IBRAHIM BELLO OKEKE EZE OLAWALE NWOSU OGUNDIPE "
+                   "BABATUNDE OYELARAN EKWUEME ABUBAKAR MUSA OBI").split()
+NIGERIAN_GIVEN = ("CHINEDU OLUWASEUN EMEKA TUNDE NGOZI CHIAMAKA ADAEZE IFEANYI OLUMIDE KELECHI FUNMILAYO "
+                  "YETUNDE AYODELE OBINNA UCHE SEGUN BOLANLE NNAMDI").split()
+VIETNAMESE_FAMILY = "NGUYỄN TRẦN LÊ PHẠM HOÀNG PHAN VŨ ĐẶNG BÙI ĐỖ".split()
+VIETNAMESE_GIVEN_M = "VĂN ĐỨC MINH QUANG HÙNG TUẤN DŨNG THÀNH HẢI LONG KHOA PHÚC TRUNG SƠN".split()
+VIETNAMESE_GIVEN_F = "THỊ HƯƠNG LAN MAI HẠNH THU NGỌC LINH TRANG HÀ PHƯƠNG THẢO YẾN".split()
+FILIPINO_FAMILY = "DELA CRUZ|SANTOS|REYES|GARCIA|MENDOZA|BAUTISTA|OCAMPO|VILLANUEVA|CASTILLO".split("|")
+FILIPINO_FAMILY += "AQUINO RAMOS FLORES GONZALES TORRES RIVERA NAVARRO DIZON".split()
+FILIPINO_GIVEN_M = "JOSE JUAN ANTONIO MARK RAMON EDUARDO ROMMEL JERICHO ARNEL RONALDO ERWIN DANILO".split()
+FILIPINO_GIVEN_F = "MARIA ROSALIE JOCELYN CRISTINA MARICEL LORNA RHODORA JOANNA ANGELICA MYLENE".split()
+
+# Old Indonesian spelling (van Ophuijsen / Soewandi), as older documents and lists still write it.
+OLD_SPELLING: tuple[tuple[str, str], ...] = (("U", "OE"), ("J", "DJ"), ("Y", "J"), ("C", "TJ"), ("SY", "SJ"), ("NY", "NJ"), ("KH", "CH"))
+
+# Titles and degrees as officers and documents write them (with and without dots).
+LEADING_TITLES = ("H.", "HJ.", "DR.", "IR.", "PROF. DR.", "DRS.", "DRA.", "H", "HJ", "DR", "KH.", "RADEN")
+TRAILING_DEGREES = ("S.H.", "S.E.", "M.M.", "S.KOM.", "M.PD.", "S.T.", "M.H.", "S.SOS.", "S.PD.", "M.SI.", "S.H., M.H.", "S.E., M.M.", "SH", "SE", "MM", "SKOM", "MBA", "PHD")
+
+# Letters that clerks hit for each other (QWERTY neighbours) and that OCR confuses on passports.
+KEY_NEIGHBOURS = {
+    "A": "SQZ", "B": "VNG", "C": "XVD", "D": "SFE", "E": "WRD", "F": "DGR", "G": "FHT", "H": "GJY",
+    "I": "UOK", "J": "HKU", "K": "JLI", "L": "KO", "M": "N", "N": "BMH", "O": "IPL", "P": "O",
+    "Q": "WA", "R": "ETF", "S": "ADW", "T": "RYG", "U": "YIJ", "V": "CB", "W": "QES", "X": "ZC",
+    "Y": "TUH", "Z": "XA",
+}
+OCR_CONFUSIONS = {
+    "I": "LJT", "L": "IT", "O": "DQC", "D": "O", "Q": "O", "U": "VO", "V": "UY", "M": "NW", "N": "MH",
+    "H": "NK", "E": "FB", "F": "E", "C": "GO", "G": "CO", "B": "RE", "R": "BP", "K": "X", "X": "K",
+    "Y": "V", "W": "M", "P": "R", "S": "B", "T": "I", "A": "R", "J": "I", "Z": "X",
+}
