@@ -48,7 +48,7 @@ def real_embeddings() -> tuple[np.ndarray, list[str]]:
     if cache.exists():
         data = np.load(cache)
         return data["embeddings"], list(data["people"])
-    engine = FaceEngine.from_models()
+    engine = FaceEngine.from_models(embedder_model="face-mobilefacenet", face_selection="largest")
     vectors, people = [], []
     for path in sorted(SHARED.rglob("*.jpg")):
         image = cv2.imread(str(path))

@@ -79,13 +79,14 @@ def run_naive(engine, gallery, frames: list[np.ndarray]) -> tuple[np.ndarray, np
     for image in frames:
         start, start_cpu = time.perf_counter(), time.thread_time()
         for face in engine.detect(image):
-            gallery.search(engine.embedder.embed_aligned(align(image, face.landmarks)), 3)
+            gallery.search(engine.embedder.embed_face(image, face.landmarks, align(image, face.landmarks)), 3)
         wall.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)
     return np.array(wall), np.array(cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from edge.cctv.node import DEFAULT_EMBEDDER
     from edge.face import FaceEngine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -96,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)  # all of a frame's work on this thread, so its CPU time is the frame's cost
     results = {"command": "OMP_NUM_THREADS=1 taskset -c 1 nice -n 10 .venv/bin/python -m bench.cctv.throughput "
                           + " ".join(argv or sys.argv[1:]), "rows": []}
-    base = FaceEngine.from_models()
+    base = FaceEngine.from_models(embedder_model=DEFAULT_EMBEDDER, face_selection="largest")
     sequences = scenes(base, args.frames)
     gallery = gallery_for(base, 1000)
     for px in (int(p) for p in args.detector_px.split(",")):
-        engine = FaceEngine.from_models(detector_input_px=px)
+        engine = FaceEngine.from_models(embedder_model=DEFAULT_EMBEDDER, detector_input_px=px, face_selection="largest")
         for label, frames in sequences.items():
             for name, runner in (("ours: camera node", run_node), ("naive: embed every face, every frame", run_naive)):
                 if name.startswith("naive") and px != 640:

@@ -50,7 +50,7 @@ import numpy as np
 from bench.evaluation import Rate, subject_folds, threshold_for_fmr
 from edge.cctv.decision import AlarmMemory, DecisionPolicy, FaceSample, TrackEvidence, decide
 from edge.cctv.gallery import EntryHit, WatchlistGallery
-from edge.cctv.node import CameraNode, NodeConfig
+from edge.cctv.node import DEFAULT_EMBEDDER, CameraNode, NodeConfig
 from edge.cctv.threshold import CURVE_FILE, OperatingCurve, OperatingPoint, Threshold, expected_fpir
 from edge.face import FaceEngine
 from simulators.cctv_feed import Scene, Walker, iou
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     if not SHARED.is_dir():
         print(f"bench.cctv.walkpast: {SHARED} not found (the shared evaluation data)", file=sys.stderr)
         return 2
-    engine = FaceEngine.from_models(detector_input_px=640)
+    engine = FaceEngine.from_models(embedder_model=DEFAULT_EMBEDDER, detector_input_px=640, face_selection="largest")
     same_person = float(engine.operating_points.get("0.001", 0.4))
     rec = load_or_record(args, engine)
     tracks = tracks_of(rec)

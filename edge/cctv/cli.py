@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (default 15)")
     run.add_argument("--detector-input-px", type=int, default=None, help="long side the face detector runs at (640)")
     run.add_argument("--models-dir", type=Path, default=None)
+    run.add_argument("--embedder", default="face-mobilefacenet",
+                     help="standalone: face model (manifest name); the FPIR curve must exist for it")
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -85,7 +87,8 @@ def run_standalone(args: argparse.Namespace, out: TextIO) -> int:
     from edge.face import FaceEngine
     from edge.face.errors import FaceError
 
-    engine = FaceEngine.from_models(models_dir=args.models_dir, detector_input_px=args.detector_input_px or 640)
+    engine = FaceEngine.from_models(models_dir=args.models_dir, embedder_model=args.embedder,
+                                    detector_input_px=args.detector_input_px or 640, face_selection="largest")
     try:
         rule = threshold_rule(engine, models_dir=args.models_dir, target_fpir=args.target_fpir, fixed=args.threshold)
         gallery, problems = gallery_from_folder(engine, args.gallery)

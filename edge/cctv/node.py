@@ -40,6 +40,10 @@ CCTV_QUALITY = QualityPolicy(min_inter_eye_px=16, min_sharpness=8, max_yaw_deg=3
                              max_roll_deg=25, min_brightness=35, max_brightness=230, min_contrast=12,
                              max_light_imbalance=0.6, min_eye_openness=0.04)
 ThresholdRule = Callable[[int], Threshold]
+# The camera's embedder: MobileFaceNet alone. The gate's pipeline (two embedders fused, with flip
+# test-time augmentation) costs several times more per face, and a camera embeds many faces a
+# second; the operating curve (models/face/cctv_operating_points.json) is fitted for this one.
+DEFAULT_EMBEDDER = "face-mobilefacenet"
 # Called with (track id, the face sample, its box) for every face embedded: the evaluation bench
 # records what the node saw, to replay the decision against other galleries and thresholds.
 EmbeddedHook = Callable[[int, FaceSample, tuple[float, float, float, float]], None]
@@ -189,7 +193,7 @@ class CameraNode:
         quality = assess(face, aligned, self.config.quality)
         if quality.reasons or not evidence.wants(quality.score, index, policy):
             return False
-        embedding = self.engine.embedder.embed_aligned(aligned)
+        embedding = self.engine.embedder.embed_face(image, face.landmarks, aligned)
         self.stats.embedded += 1
         hits = tuple(gallery.search(embedding, self.config.search_k))
         best_before = max((s.quality for s in evidence.samples), default=-1.0)

@@ -126,7 +126,7 @@ def run_networked(args: argparse.Namespace) -> int:
         print(f"autogate cctv: invalid settings: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     engine = FaceEngine.from_models(models_dir=settings.models_dir, embedder_model=settings.face_embedder,
-                                    detector_input_px=settings.detector_input_px)
+                                    detector_input_px=settings.detector_input_px, face_selection="largest")
     try:
         rule = threshold_rule(engine, models_dir=settings.models_dir, target_fpir=settings.target_fpir,
                               fixed=settings.threshold)

@@ -25,7 +25,8 @@ if str(ROOT) not in sys.path:
 @pytest.fixture(scope="session")
 def cctv_engine() -> FaceEngine:
     """The engine as a camera node builds it (the detector on a 640 px long side)."""
-    return FaceEngine.from_models(detector_input_px=640)
+    return FaceEngine.from_models(embedder_model="face-mobilefacenet", detector_input_px=640,
+                                  face_selection="largest")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from central.cctv.models import Camera, CctvAlarmImage, CctvAlarmRecord, PersonF
 from central.db import Database
 from central.ingest.metrics import IngestMetrics
 from central.ingest.worker import Delivery, IngestWorker
-from central.models import Alert, AuditEntry, from_ms
+from central.models import Alert, AuditEntry, User, from_ms
 from central.services.audit import Actor
 from central.settings import CctvSettings
 from central.watchlists import service as watchlist
@@ -34,6 +34,9 @@ SETTINGS = CctvSettings(same_person_threshold=0.6)
 def db(database_url: str):
     database = Database(database_url)
     database.create_all()
+    with database.session() as session:  # the operator's account: its role gives the petugas TPI position
+        session.add(User(username="op-1", role="cctv_operator", password_hash="x", active=True))
+        session.commit()
     yield database
     database.dispose()
 

@@ -36,7 +36,7 @@ CENTRAL_KEY = generate_keypair()
 def engine():
     from edge.face import FaceEngine
 
-    return FaceEngine.from_models()
+    return FaceEngine.from_models(embedder_model="face-mobilefacenet")
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ class Broker:
 def engine():
     from edge.face import FaceEngine
 
-    return FaceEngine.from_models()
+    return FaceEngine.from_models(embedder_model="face-mobilefacenet")
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_the_queue_is_for_the_operator_and_those_who_watch_with_them(world, role
     home = client.get("/")
     if role == Role.CCTV_OPERATOR:  # the operator lands on the queue, and the nav leads back to it
         assert home.status_code == 302 and home.headers["Location"].endswith("/cctv")
-        assert 'id="nav-cctv"' in page.get_data(as_text=True)
+        assert 'data-endpoint="cctv.queue"' in page.get_data(as_text=True)
     token, _ = act_as(client, database, role)
     confirm = client.post("/api/v1/cctv/alarms/1/confirm", json={}, headers={"X-CSRF-Token": token})
     assert confirm.status_code == (404 if role in OPERATE else 403)
@@ -192,5 +192,5 @@ def test_app_without_the_cctv_area_has_no_nav_entry(tmp_path) -> None:
     client = app.test_client()
     act_as(client, database, "cctv_operator")
     home = client.get("/")
-    assert home.status_code == 200 and "nav-cctv" not in home.get_data(as_text=True)
+    assert home.status_code == 200 and 'data-endpoint="cctv.queue"' not in home.get_data(as_text=True)
     database.dispose()

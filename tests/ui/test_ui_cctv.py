@@ -38,7 +38,8 @@ WAIT_S = 30  # the machine running the tests is shared and may be loaded
 def cctv_engine():
     from edge.face import FaceEngine
 
-    return FaceEngine.from_models(detector_input_px=640)
+    return FaceEngine.from_models(embedder_model="face-mobilefacenet", detector_input_px=640,
+                                  face_selection="largest")
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,8 @@ def test_an_alarm_from_a_camera_is_confirmed_and_its_it05_case_runs_to_the_end(
 
     from central.app import EXT_KEY
     from central.cases.models import Case
+    from central.cases.positions import set_positions
+    from central.cases.service import registry
     from central.cctv import cameras, faces, publisher
     from central.cctv.models import CctvAlarmRecord
     from central.models import Alert, AuditEntry
@@ -140,10 +143,12 @@ def test_an_alarm_from_a_camera_is_confirmed_and_its_it05_case_runs_to_the_end(
     write_frames(walk_past(portraits, face_boxes, ["astronaut", "obama2"]).frames(), frames)
 
     with central_with_cctv(tmp_path, broker) as (app, database, url, publish), ui.chromium(tmp_path) as browser:
-        operator = _add_user(database, "cctv_operator")
+        operator = _add_user(database, "cctv_operator")  # petugas TPI, by its role
         kasi = _add_user(database, "supervisor")
         officer = Actor("sup-admin", "supervisor")
         with database.session() as session:
+            # The decree's Kasi Unit TPI confirms the identity and holds (it-05 steps 5-6).
+            set_positions(session, kasi, ["kasi_unit_tpi", "supervisor_tpi", "pengawas_autogate"], officer)
             cameras.add_camera(session, camera_id, public_key_b64=camera_key.public.b64, name="Hall C",
                                location="departure, before immigration")
             entry = watchlist.build_entry({"list": "pencegahan", "surname": "OBAMA", "given_names": "BARACK",
@@ -175,7 +180,7 @@ def test_an_alarm_from_a_camera_is_confirmed_and_its_it05_case_runs_to_the_end(
         # The operator logs in and lands on the queue, reached from the nav too.
         _log_in(browser, url, operator)
         wait.until(lambda d: d.current_url.endswith("/cctv"))
-        assert attribute("#nav-cctv", "href").endswith("/cctv")
+        assert attribute("#nav a[data-endpoint='cctv.queue']", "href").endswith("/cctv")
         wait.until(lambda d: attribute("#link-mode", "data-mode") == "live")
         wait.until(lambda d: attribute(f'#cameras li[data-camera-id="{camera_id}"]', "data-online") == "no")
         js("window.__sameDocument = 'yes';")
@@ -230,7 +235,8 @@ def test_an_alarm_from_a_camera_is_confirmed_and_its_it05_case_runs_to_the_end(
         wait.until(lambda d: "CCTV face-recognition alarm" in d.find_element(By.ID, "why").text)
         browser.find_element(By.NAME, "findings").send_keys("Passport UI000001 checked at counter 4")
         click("form.step button[type=submit]")
-        wait.until(lambda d: "Report to the supervisor" in d.find_element(By.ID, "clock").text)
+        report = registry().get("it-05-cctv-alarm").step("report").action_en
+        wait.until(lambda d: report in d.find_element(By.ID, "clock").text)
         click("form.step button[type=submit]")
         wait.until(lambda d: d.find_elements(By.ID, "not-your-step"))  # step 5 is the Kasi's
 
