@@ -20,7 +20,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "mrz": ("edge.mrz.cli", "read and check machine readable zones (ICAO 9303)"),
     "face": ("edge.face.cli", "face embedding and 1:1 verification"),
     "finger": ("edge.fingerprint.cli", "fingerprint templates and 1:1 verification"),
-    "watchlist": ("edge.watchlist.cli", "screen travelers against watchlists; import lists"),
+    "watchlist": ("edge.watchlist.cli", "screen travelers against watchlists; import lists; face photos"),
+    "cctv": ("edge.cctv.cli", "run a CCTV face-recognition camera node; register cameras at central"),
     "sop": ("central.workflows.cli", "list and show the SOP workflow definitions (steps, positions, standards)"),
     "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
@@ -34,6 +35,9 @@ SPLIT_GROUPS: dict[tuple[str, str], str] = {
     ("watchlist", "publish"): "central.watchlists.cli",
     ("watchlist", "versions"): "central.watchlists.cli",
     ("watchlist", "check-stale"): "central.watchlists.cli",
+    ("watchlist", "faces"): "central.cctv.cli",
+    ("cctv", "add-camera"): "central.cctv.cli",
+    ("cctv", "cameras"): "central.cctv.cli",
 }
 
 

@@ -75,6 +75,7 @@ def main(argv: list[str]) -> int:
 def _database(settings: CentralSettings) -> Database:
     """The database with every area's tables registered on the shared metadata."""
     import central.cases.models  # noqa: F401  (case tables join Base.metadata)
+    import central.cctv.models  # noqa: F401  (CCTV tables join Base.metadata)
     import central.enrolments.models  # noqa: F401  (enrolment table joins Base.metadata)
     import central.watchlists.models  # noqa: F401  (watchlist tables join Base.metadata)
 
@@ -178,6 +179,9 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from central.ingest.gaps import GapResolver
     from central.ingest.mqtt import IngestService
     from central.watchlists.stale import StaleListMonitor
+    from central.cctv.monitor import CctvMonitor
+    from central.cctv.views import EXT as EXT_CCTV
+    from central.cctv.views import init_app as init_cctv
     from central.enrolments.views import init_app as init_enrolments
     from central.watchlists.views import init_app as init_watchlists
 
@@ -199,8 +203,12 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         extensions=[
             lambda app: init_watchlists(app, publish=publish_watchlist if service else None),
             init_enrolments,
+            lambda app: init_cctv(app, publish=publish_watchlist if service else None),
         ],
     )
+    cctv_monitor = CctvMonitor(database, settings.cctv, key=app.extensions[EXT_KEY],
+                               publish=publish_watchlist if service else None,
+                               model=lambda: app.extensions[EXT_CCTV].model)
     stale_monitor = StaleListMonitor(database)
     # Overdue SOP steps notify their positions; queued applicant and officer messages go out.
     office_worker = OfficeWorker(database, sender_from_settings(settings.office),
@@ -215,6 +223,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     if service is not None:
         service.start()
     stale_monitor.start()
+    cctv_monitor.start()
     office_worker.start()
     if gap_resolver is not None:
         gap_resolver.start()
@@ -226,6 +235,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     finally:
         close_http(server, app.extensions[EXT_BUS])
         stale_monitor.close()
+        cctv_monitor.close()
         office_worker.stop()
         if gap_resolver is not None:
             gap_resolver.close()

@@ -49,6 +49,35 @@ class HttpSettings(BaseModel):
     threads: int = Field(8, ge=1, le=64, description="waitress worker threads")
 
 
+class CctvSettings(BaseModel):
+    """CCTV face recognition at central (SOP it-05): the face watchlist, alarms and their retention."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    face_embedder: str = Field(
+        "face-mobilefacenet", pattern=r"^face-[a-z0-9-]+$", max_length=64,
+        description="embedder (manifest name) that enrols watchlist photos; cameras must run the same",
+    )
+    keep_enrolment_photos: bool = Field(
+        False, description="keep the uploaded watchlist photos after enrolment (default: templates only)"
+    )
+    keep_reference_faces: bool = Field(
+        True, description="keep a face crop of each enrolled photo for the operator to compare alarms with"
+    )
+    unconfirmed_retention_h: float = Field(
+        24.0, gt=0, le=24 * 30, description="hours the pictures and template of an unconfirmed alarm are kept"
+    )
+    dismissal_suppression_h: float = Field(
+        6.0, ge=0, le=24 * 7,
+        description="hours a dismissal ('not this person') silences the same person and entry on that camera",
+    )
+    same_person_threshold: float | None = Field(
+        None, ge=-1, le=1, description="cosine above which two alarms show one person (default: the embedder's 1:1 threshold at FMR 0.1 %)"
+    )
+    flag_hours: float = Field(24.0, gt=0, le=24 * 14, description="how long a person flagged to every gate stays flagged")
+    purge_interval_s: float = Field(300.0, ge=10, le=86_400, description="how often retention and publication are checked")
+
+
 class CentralSettings(BaseSettings):
     """Everything the central process needs; see docs/central.md for each variable."""
 
@@ -65,6 +94,7 @@ class CentralSettings(BaseSettings):
     central_key_file: Path | None = Field(None, description="central's Ed25519 private key (signs commands)")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    cctv: CctvSettings = Field(default_factory=CctvSettings)
     # The gate outbox delivers late by design (network down for hours), so the window is long.
     event_max_age_s: int = Field(
         14 * 24 * 3600, ge=60, le=90 * 24 * 3600, description="oldest gate message still accepted"

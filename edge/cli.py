@@ -289,6 +289,8 @@ def _watchlist(settings: Any, link: Any, central_key: Any) -> Any:
     reported in the heartbeat and acknowledged durably (``WatchlistAck``).
     """
     from edge.gate.recognition import ScreenerWatchlist
+    from edge.link.flags_sync import SUBSCRIPTIONS as FLAG_SUBSCRIPTIONS
+    from edge.link.flags_sync import PersonFlagsSync
     from edge.link.outbox import wall_clock_ms
     from edge.link.watchlist_sync import SUBSCRIPTIONS, WatchlistSync, link_reporter
     from edge.watchlist.errors import WatchlistError
@@ -303,7 +305,10 @@ def _watchlist(settings: Any, link: Any, central_key: Any) -> Any:
         # fixed by the next snapshot; refusing to start would leave the hall short of a gate.
         log.error("gate_id=%s: local watchlist %s unusable (%s); starting from version 0", settings.gate_id, path, exc)
         local = LocalWatchlist(WatchlistSnapshot(version=0), path=path)
-    screening = ScreenerWatchlist(local, version=local.version)
+    # People a CCTV operator confirmed and flagged to every gate: a similar hit on them holds.
+    flags = PersonFlagsSync(central_key, clock_ms=wall_clock_ms)
+    link.on_messages(FLAG_SUBSCRIPTIONS, flags.handle)
+    screening = ScreenerWatchlist(local, version=local.version, escalate=flags.escalate)
     report = link_reporter(link)
 
     def installed(version: int, sha256: str) -> None:

@@ -19,6 +19,7 @@ from protocol.keys import KeyPair, PublicKey, generate_keypair
 from protocol.messages import (
     PROTOCOL_VERSION,
     BiometricResult,
+    CctvAlarm,
     Command,
     CommandAck,
     CommandAction,
@@ -36,6 +37,7 @@ from protocol.messages import (
 __all__ = [
     "PROTOCOL_VERSION",
     "BiometricResult",
+    "CctvAlarm",
     "Command",
     "CommandAck",
     "CommandAction",

@@ -147,6 +147,77 @@ class FaceEvidence(_Wire):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
+MAX_ALARM_JPEG_BYTES = 32 * 1024
+
+
+def _embedding_b64(value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("embedding is not base64") from exc
+    if len(raw) % 4 or not 64 <= len(raw) // 4 <= 1024:
+        raise ValueError(f"embedding of {len(raw)} bytes is not 64..1024 float32 values")
+    return value
+
+
+# A face embedding as base64 of little-endian float32 values (protocol/ imports no numpy).
+EmbeddingB64 = Annotated[str, Field(max_length=6000), AfterValidator(_embedding_b64)]
+AlarmJpeg = Annotated[
+    bytes,
+    BeforeValidator(_from_base64),
+    Field(min_length=4, max_length=MAX_ALARM_JPEG_BYTES),
+    AfterValidator(_jpeg),
+    PlainSerializer(lambda data: base64.b64encode(data).decode("ascii"), return_type=str, when_used="json"),
+]
+
+
+class AlarmCandidate(_Wire):
+    """A watchlist entry the track resembled, with its decision score."""
+
+    entry_id: Annotated[str, Field(min_length=1, max_length=64)]
+    score: float
+
+
+class CctvAlarm(_Wire):
+    """A CCTV camera node saw a face resembling a face-watchlist entry (SOP it-05 step 2: the
+    notification and audible alarm). One per track and entry: one person walking past is one
+    alarm, however many frames showed them.
+
+    Carries what the operator judges by: the scene snapshot, the track's best face crops and a
+    few of its frames, the candidate entry and its list, the decision score against the
+    threshold in force (fitted for ``target_fpir`` at ``gallery_size``). ``probe_embedding`` is
+    the track's face template, which central compares with dismissed alarms ("not this person")
+    and deletes with the crops. Travels through the camera's durable outbox.
+    """
+
+    kind: Literal["cctv_alarm"] = "cctv_alarm"
+    alarm_id: Identifier
+    track_id: Annotated[int, Field(ge=0)]
+    entry_id: Annotated[str, Field(min_length=1, max_length=64)]
+    list: Annotated[str, Field(min_length=1, max_length=32)]
+    template_id: Identifier
+    score: float
+    threshold: float
+    target_fpir: Annotated[float, Field(gt=0, lt=1)] | None = None
+    gallery_size: Annotated[int, Field(ge=0)]
+    frame_scores: tuple[float, ...] = Field(default=(), max_length=16)  # each embedded face's score
+    candidates: tuple[AlarmCandidate, ...] = Field(default=(), max_length=5)  # best first
+    first_seen_ms: Annotated[int, Field(ge=0)]
+    last_seen_ms: Annotated[int, Field(ge=0)]
+    frame: Annotated[int, Field(ge=0)]  # source frame of the best face
+    frames_seen: Annotated[int, Field(ge=1)]
+    faces_embedded: Annotated[int, Field(ge=1)]
+    face_watchlist_version: Annotated[int, Field(ge=0)]
+    model: Annotated[str, Field(min_length=1, max_length=96)]
+    probe_embedding: EmbeddingB64
+    snapshot_jpeg: AlarmJpeg | None = None
+    face_jpegs: tuple[AlarmJpeg, ...] = Field(default=(), max_length=3)
+    track_jpegs: tuple[AlarmJpeg, ...] = Field(default=(), max_length=8)
+    track_frames: tuple[Annotated[int, Field(ge=0)], ...] = Field(default=(), max_length=8)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
 class GateState(_Wire):
     """The gate's current state, published retained so a new console sees it at once."""
 
@@ -253,6 +324,7 @@ Payload = Annotated[
         GateEvent,
         CrossingRecord,
         FaceEvidence,
+        CctvAlarm,
         GateState,
         Heartbeat,
         Command,

@@ -23,6 +23,7 @@ from central.errors import CommandNotSent
 from central.ingest.metrics import IngestMetrics
 from central.ingest.worker import Delivery, IngestWorker
 from central.settings import CentralSettings, MqttSettings
+from protocol.cctv import all_cameras
 from protocol.topics import all_gates
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ SUBSCRIPTIONS: list[tuple[str, int]] = [
     (all_gates("events"), 1),
     (all_gates("state"), 1),
     (all_gates("health"), 1),
+    (all_cameras("alarms"), 1),  # CCTV camera nodes (central/cctv/ingest.py)
+    (all_cameras("health"), 1),
 ]
 
 
@@ -77,6 +80,7 @@ class IngestService:
             retry_max_s=settings.ingest_retry_max_s,
             clock=clock,
             sessions=sessions,
+            cctv_settings=settings.cctv,
         )
         self._client = client_factory(settings.mqtt)
         self._client.on_connect = self._on_connect

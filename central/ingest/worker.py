@@ -25,6 +25,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
+from central.cctv.ingest import CctvIngest
 from central.db import Database
 from central.errors import StoreUnavailable
 from central.events import EventBus, Notice, default_bus
@@ -32,6 +33,7 @@ from central.ingest.keyring import GateKeyring
 from central.ingest.metrics import IngestMetrics
 from central.ingest.store import Outcome, apply_message, record_security_alert
 from central.models import DeadLetter, Gate, from_ms
+from central.settings import CctvSettings
 from protocol.envelope import Envelope, open_envelope
 from protocol.errors import ForgedMessage, ProtocolError
 from protocol.topics import GateTopic, parse_gate_topic
@@ -77,6 +79,7 @@ class IngestWorker:
         clock: Callable[[], float] = time.time,
         sessions: Callable[[], Session] | None = None,
         bus: EventBus | None = None,
+        cctv_settings: CctvSettings | None = None,
     ) -> None:
         self._ack = ack
         self.metrics = metrics or IngestMetrics()
@@ -88,6 +91,10 @@ class IngestWorker:
         # Live consoles hear of each committed message here (central/events.py).
         self._bus = bus or default_bus()
         self.keyring = GateKeyring(self._sessions)
+        # Camera alarms and heartbeats (SOP it-05) are stored by their own module.
+        self.cctv = CctvIngest(self._sessions, clock=clock, metrics=self.metrics, bus=self._bus,
+                               max_age_ms=self._max_age_ms, settings=cctv_settings or CctvSettings(),
+                               reject=self._reject)
         self._queue: queue.Queue[object] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -166,6 +173,9 @@ class IngestWorker:
         )
 
     def _handle(self, delivery: Delivery) -> None:
+        if self.cctv.handles(delivery.topic):
+            self.cctv.handle(delivery.topic, delivery.payload)
+            return
         try:
             topic = parse_gate_topic(delivery.topic)
         except ValueError:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     redirect,
@@ -118,4 +119,6 @@ def logout() -> Response:
 def index() -> Response | str:
     if g.user.role in CONSOLE_ROLES:
         return redirect(url_for("console.page"))
+    if g.user.role == Role.CCTV_OPERATOR and "cctv.queue" in current_app.view_functions:
+        return redirect(url_for("cctv.queue"))  # the operator's station is the alarm queue
     return render_template("home.html")

@@ -179,11 +179,14 @@ class PolicyDocumentChecker:
 
 
 class ScreenerWatchlist:
-    """Adapter to the shared screening engine (``edge.watchlist.Screener``)."""
+    """Adapter to the shared screening engine (``edge.watchlist.Screener``). *escalate* may raise
+    a result (the CCTV person flags: ``edge.link.flags_sync.PersonFlagsSync.escalate``)."""
 
-    def __init__(self, screener: Any, *, version: int | None = None) -> None:
+    def __init__(self, screener: Any, *, version: int | None = None,
+                 escalate: Callable[[Any], Any] | None = None) -> None:
         self._screener = screener
         self.version = version
+        self._escalate = escalate
 
     def screen(self, traveler: TravelerDocument, *, today: date) -> WatchlistOutcome:
         from edge.watchlist import ScreeningQuery
@@ -197,6 +200,8 @@ class ScreenerWatchlist:
             sex=None if traveler.sex == "X" else traveler.sex,
         )
         result = self._screener.screen(query, today=today)
+        if self._escalate is not None:
+            result = self._escalate(result)
         top = result.candidates[0].entry_id if result.candidates else None
         return WatchlistOutcome(level=result.level, entry_id=top, version=self.version)
 

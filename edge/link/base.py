@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from protocol.messages import (
+    CctvAlarm,
     Command,
     CommandAck,
     CrossingRecord,
@@ -23,7 +24,7 @@ from protocol.messages import (
     WatchlistVersionNotice,
 )
 
-DurablePayload = GateEvent | CrossingRecord | CommandAck | WatchlistAck | FaceEvidence
+DurablePayload = GateEvent | CrossingRecord | CommandAck | WatchlistAck | FaceEvidence | CctvAlarm
 CommandHandler = Callable[[Command], CommandAck]
 NoticeHandler = Callable[[WatchlistVersionNotice], None]
 

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -53,6 +54,23 @@ log = logging.getLogger(__name__)
 _OFFLINE_PUBLISH_TIMEOUT_S = 2.0
 
 
+@dataclass(frozen=True)
+class LinkTopics:
+    """Where one link publishes and listens. A gate's by default; a CCTV camera node has its own
+    (``protocol.cctv``: alarms instead of events, the face list's notice)."""
+
+    events: str
+    state: str
+    health: str
+    commands: str
+    notice: str
+
+    @classmethod
+    def for_gate(cls, gate_id: str) -> LinkTopics:
+        return cls(topics.gate_events(gate_id), topics.gate_state(gate_id), topics.gate_health(gate_id),
+                   topics.gate_commands(gate_id), topics.WATCHLIST_NOTICE)
+
+
 class MqttLink(GateLink):
     """The gate's link to central over MQTT, with the durable outbox behind every event.
 
@@ -66,6 +84,7 @@ class MqttLink(GateLink):
     :param command_max_age_ms: oldest command envelope accepted.
     :param compact_interval_s: how often delivered rows past retention are deleted.
     :param client_factory: builds the paho client; tests may pass a fake.
+    :param link_topics: the topics of this sender (a gate's when unset).
     """
 
     def __init__(
@@ -82,6 +101,7 @@ class MqttLink(GateLink):
         software_version: str = "",
         compact_interval_s: float = 3600.0,
         client_factory: ClientFactory = build_client,
+        link_topics: LinkTopics | None = None,
     ) -> None:
         if outbox.sender != gate_id:
             raise LinkConfigError(f"outbox of {outbox.sender!r} given to the link of gate {gate_id!r}")
@@ -98,10 +118,12 @@ class MqttLink(GateLink):
         if central_key is None:
             log.warning("gate_id=%s has no central public key: every command will be refused", gate_id)
 
-        self._topic_events = topics.gate_events(gate_id)
-        self._topic_state = topics.gate_state(gate_id)
-        self._topic_health = topics.gate_health(gate_id)
-        self._topic_commands = topics.gate_commands(gate_id)
+        link_topics = link_topics or LinkTopics.for_gate(gate_id)
+        self._topic_events = link_topics.events
+        self._topic_state = link_topics.state
+        self._topic_health = link_topics.health
+        self._topic_commands = link_topics.commands
+        self._topic_notice = link_topics.notice
 
         self._client: paho.Client | None = None
         self._state_lock = threading.Lock()  # guards _watchlist_version
@@ -264,7 +286,7 @@ class MqttLink(GateLink):
     @property
     def subscriptions(self) -> list[str]:
         """What the link subscribes to on every connect: its commands first, then the rest."""
-        wanted = [self._topic_commands, topics.WATCHLIST_NOTICE]
+        wanted = [self._topic_commands, self._topic_notice]
         return wanted + [f for f in dict.fromkeys(self._dispatch.raw_filters) if f not in wanted]
 
     @property
@@ -355,7 +377,7 @@ class MqttLink(GateLink):
                     command.action,
                 )
                 self._dispatch.submit_command(command)
-            elif topic == topics.WATCHLIST_NOTICE:
+            elif topic == self._topic_notice:
                 if self._dispatch.notice_handler is not None:
                     self._dispatch.submit_notice(self._intake.verify_notice(message.payload, now_ms=now_ms))
             elif not raw:

@@ -15,10 +15,13 @@ def test_every_group_module_has_a_main(group: str) -> None:
     assert callable(module.main)
 
 
-def test_split_watchlist_commands_match_central_s_parser() -> None:
+def test_split_commands_match_the_parsers_they_reach() -> None:
+    from central.cctv.cli import COMMANDS as CCTV_COMMANDS
     from central.watchlists.cli import COMMANDS
 
-    assert {sub for (group, sub) in cli.SPLIT_GROUPS if group == "watchlist"} == set(COMMANDS)
+    routed = cli.SPLIT_GROUPS
+    assert {sub for (group, sub), module in routed.items() if module == "central.watchlists.cli"} == set(COMMANDS)
+    assert {key for key, module in routed.items() if module == "central.cctv.cli"} == set(CCTV_COMMANDS)
 
 
 def test_unknown_group_is_refused(capsys) -> None:
