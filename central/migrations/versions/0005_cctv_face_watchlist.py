@@ -1,7 +1,7 @@
 """CCTV face recognition (SOP it-05): cameras, the face watchlist and its versions, alarms with their
 pictures, dismissals and person flags.
 
-Revision ID: 0003_cctv_face_watchlist
+Revision ID: 0005_cctv_face_watchlist
 Revises: 0004_shift_answers_resets
 Created: 2026-12-07 22:30:52.734579
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_cctv_face_watchlist'
+revision = '0005_cctv_face_watchlist'
 down_revision = '0004_shift_answers_resets'
 branch_labels = None
 depends_on = None
