@@ -56,7 +56,7 @@ def create_app(
     central_key: KeyPair | None = None,
     publisher: Publisher | None = None,
     metrics: IngestMetrics | None = None,
-    ingest_health: Callable[[], bool] | None = None,
+    ingest_health: Callable[[], bool | str] | None = None,
     clock: Callable[[], float] = time.time,
     extensions: Sequence[Callable[[Flask], None]] = (),
     bus: EventBus | None = None,

@@ -199,7 +199,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         central_key=load_central_key(settings),
         publisher=service,
         metrics=service.metrics if service else None,
-        ingest_health=(lambda: service.is_healthy) if service else None,
+        ingest_health=service.health if service else None,
         extensions=[
             lambda app: init_watchlists(app, publish=publish_watchlist if service else None),
             init_enrolments,

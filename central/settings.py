@@ -102,6 +102,9 @@ class CentralSettings(BaseSettings):
     ingest_enabled: bool = Field(True, description="run the MQTT ingest worker inside `serve`")
     ingest_retry_initial_s: float = Field(0.5, gt=0, le=60, description="first back-off after a DB error")
     ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
+    ingest_stuck_after_s: float = Field(
+        60.0, gt=0, le=3600, description="one message in hand longer than this makes /healthz report ingest stuck"
+    )
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
     session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
     office: OfficeSettings = Field(default_factory=OfficeSettings, description="back-office workflows (central/cases)")
