@@ -226,3 +226,59 @@ def test_sop_list_prints_the_current_versions_and_on_request_the_retired_ones(ca
     assert "billing" in capsys.readouterr().out
     assert autogate(["sop", "show", "doc-01-passport-issuance-mpaspor", "--version", "1"]) == 2
     assert "not installed" in capsys.readouterr().err
+
+
+def test_a_v1_case_stored_before_0003_goes_on_after_the_database_is_migrated(database_url: str) -> None:
+    """The production path: a database at 0002 holding an open v1 case (rows as the version-1 code
+    wrote them), migrated to head, then worked; on SQLite and PostgreSQL."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    database = Database(database_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", "central:migrations")
+        opened = datetime.fromtimestamp((NOW_MS - 60 * MINUTE_MS) / 1000, UTC)
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002_face_evidence")
+            connection.execute(sa.text(
+                "INSERT INTO users (username, password_hash, role, active, failed_logins, created_at) "
+                "VALUES ('spv-old', 'x', 'supervisor', true, 0, '2026-11-30 00:00:00')"))
+            cases = sa.table("cases", *(sa.column(c) for c in (
+                "workflow_id", "version", "status", "current_step", "opened_by", "gate_id")),
+                sa.column("current_since", sa.DateTime(timezone=True)), sa.column("opened_at", sa.DateTime(timezone=True)),
+                sa.column("context", sa.JSON()), sa.column("state", sa.JSON()))
+            state = {"case_id": "1", "workflow_id": "tpi-05-refusal", "workflow_version": 1,
+                     "opened_at_ms": NOW_MS - 60 * MINUTE_MS, "status": "open", "current_step": "decide",
+                     "current_since_ms": NOW_MS - 50 * MINUTE_MS, "context": {}, "outcome": None, "closed_at_ms": None,
+                     "history": [_v1_record("refer", NOW_MS - 55 * MINUTE_MS, "officer-old", "officer", 300),
+                                 _v1_record("interview", NOW_MS - 50 * MINUTE_MS, "spv-old", "supervisor", None)]}
+            connection.execute(cases.insert().values(
+                workflow_id="tpi-05-refusal", version=1, status="open", current_step="decide", opened_by=None,
+                gate_id=None, current_since=opened, opened_at=opened, context={}, state=state))
+        database.migrate()
+        with database.session() as session:
+            case_id = session.scalar(select(Case.id))
+        supervisor = Actor("spv-old", "supervisor")  # positions from 0003's seeding of the role
+        v1 = service.registry().get("tpi-05-refusal", 1)
+        decide = v1.step("decide")
+        assert set(decide.positions) == {"supervisor_tpi", "pengawas_autogate"}
+        answers = {"decide": "refuse", "return_now": "yes"}  # v2's decision is the Kasi Pemeriksaan's
+        now = NOW_MS
+        with database.session() as session:
+            row = session.get(Case, case_id)
+            while row.status == "open":
+                now += MINUTE_MS
+                step = v1.step(row.current_step)
+                data = {name: "recorded" for name in step.required_fields}
+                row = service.complete(session, case_id, actor=supervisor, step_id=step.id, now_ms=now,
+                                       answer=answers.get(step.id), data=data)
+                session.commit()
+            assert (row.version, row.status) == (1, "closed")
+            assert [r.step_id for r in service.state_of(row).history] == [
+                "refer", "interview", "decide", "record_refusal", "return_now", "incident_report"]
+            assert row.outcome == "refused entry"
+    finally:
+        database.dispose()
