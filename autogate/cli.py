@@ -38,6 +38,7 @@ SPLIT_GROUPS: dict[tuple[str, str], str] = {
     ("watchlist", "faces"): "central.cctv.cli",
     ("cctv", "add-camera"): "central.cctv.cli",
     ("cctv", "cameras"): "central.cctv.cli",
+    ("sop", "migrate-case"): "central.cases.migrate_cli",
 }
 
 
