@@ -24,6 +24,7 @@ from central.i18n import gettext as _
 from central.db import get_session
 from central.models import User
 from central.roles import Role, authenticated, public
+from central.security.redirects import redirect_back
 from central.services import audit
 from central.services.users import LoginResult, authenticate
 from central.views.common import actor, extension
@@ -95,10 +96,7 @@ def login() -> Response | str:
     g.user = user
     audit.record(db_session, actor(), "login", f"user:{user.username}")
     db_session.commit()
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("auth.index")  # never redirect off-site
-    return redirect(target)
+    return redirect_back(request.args.get("next"))  # never off-site
 
 
 @bp.route("/logout", methods=["POST"])
