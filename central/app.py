@@ -116,6 +116,9 @@ def create_app(
     app.register_error_handler(CommandNotSent, lambda exc: _error(503, "not_sent", str(exc)))
     for init_extension in extensions:
         init_extension(app)
+    from central.security import proxy
+
+    proxy.init_app(app, settings.trusted_proxies, settings.proxy_hops)  # before lockout reads remote_addr
     return app
 
 

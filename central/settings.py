@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from central.cases.settings import OfficeSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -110,6 +110,25 @@ class CentralSettings(BaseSettings):
     login_ip_max_failures: int = Field(
         20, ge=1, le=10000, description="failed logins from one address per lockout window"
     )
+    # Behind a reverse proxy every request comes from the proxy: without these, lockout by address
+    # would lock everyone out together. Forwarded headers from any other peer are ignored.
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed",
+    )
+    proxy_hops: int = Field(1, ge=1, le=5, description="how many trusted proxies stand in front of central")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an address or network") from exc
+        return value
 
     @model_validator(mode="after")
     def _no_default_secrets(self) -> CentralSettings:
