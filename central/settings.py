@@ -103,7 +103,15 @@ class CentralSettings(BaseSettings):
     ingest_retry_initial_s: float = Field(0.5, gt=0, le=60, description="first back-off after a DB error")
     ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
-    session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
+    # Production is served over HTTPS (TLS ends at a reverse proxy, docs/central.md): cookies are
+    # Secure and HSTS is sent unless this is set false explicitly; demo mode runs on plain http.
+    session_cookie_secure: bool | None = Field(
+        None, description="send the session cookie over HTTPS only (default: true unless demo_mode)"
+    )
+    hsts_max_age_s: int = Field(
+        365 * 24 * 3600, ge=0, le=2 * 365 * 24 * 3600,
+        description="Strict-Transport-Security max-age while cookies are Secure (0: no header)",
+    )
     office: OfficeSettings = Field(default_factory=OfficeSettings, description="back-office workflows (central/cases)")
     login_max_failures: int = Field(5, ge=1, le=100, description="failed logins before a user is locked")
     login_lockout_s: int = Field(300, ge=1, le=86400, description="how long a locked user must wait")
@@ -129,6 +137,11 @@ class CentralSettings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"trusted_proxies: {entry!r} is not an address or network") from exc
         return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies are Secure (and HSTS sent): the explicit setting, else not in demo mode."""
+        return (not self.demo_mode) if self.session_cookie_secure is None else self.session_cookie_secure
 
     @model_validator(mode="after")
     def _no_default_secrets(self) -> CentralSettings:
