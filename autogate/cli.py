@@ -25,6 +25,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sop": ("central.workflows.cli", "list and show the SOP workflow definitions (steps, positions, standards)"),
     "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
+    "audit": ("central.audit_cli", "verify the hash chain of central's audit log (audit verify)"),
 }
 
 
@@ -40,6 +41,7 @@ SPLIT_GROUPS: dict[tuple[str, str], tuple[str, str]] = {
     ("watchlist", "faces"): ("central.cctv.cli", "the face watchlist at central: import, publish, versions"),
     ("cctv", "add-camera"): ("central.cctv.cli", "register a camera node at central (or rotate its key)"),
     ("cctv", "cameras"): ("central.cctv.cli", "list camera nodes and their health"),
+    ("sop", "migrate-case"): ("central.cases.migrate_cli", "move an open case to another version of its SOP (audited)"),
 }
 
 _HELP = {"-h", "--help"}
