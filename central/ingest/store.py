@@ -67,11 +67,16 @@ class Outcome(StrEnum):
     STATE_STALE = "state_stale"
 
 
-def apply_message(session: Session, gate: Gate, channel: str, envelope: Envelope, received_at: datetime) -> Outcome:
-    """Record *envelope* (already verified as sent by *gate*) in *session*; never commits."""
+def check_channel(gate_id: str, channel: str, envelope: Envelope) -> None:
+    """MalformedMessage unless the payload's kind belongs on *channel* (judged before storing)."""
     kind = envelope.payload.kind
     if kind not in CHANNEL_KINDS.get(channel, frozenset()):
-        raise MalformedMessage(f"gate {gate.id}: a {kind!r} message does not belong on {channel!r}")
+        raise MalformedMessage(f"gate {gate_id}: a {kind!r} message does not belong on {channel!r}")
+
+
+def apply_message(session: Session, gate: Gate, channel: str, envelope: Envelope, received_at: datetime) -> Outcome:
+    """Record *envelope* (already verified as sent by *gate*) in *session*; never commits."""
+    check_channel(gate.id, channel, envelope)
     gate.last_seen_at = received_at
     payload = envelope.payload
     if isinstance(payload, GateState):
@@ -82,21 +87,19 @@ def apply_message(session: Session, gate: Gate, channel: str, envelope: Envelope
 
 
 def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> Outcome:
-    exists = session.scalar(select(GateMessage.id).where(GateMessage.message_id == envelope.message_id))
-    if exists is not None:
-        return Outcome.DUPLICATE
     payload = envelope.payload
-    session.add(
-        GateMessage(
-            message_id=envelope.message_id,
-            gate_id=gate.id,
-            seq=envelope.seq,
-            kind=payload.kind,
-            sent_at=from_ms(envelope.sent_at_ms),
-            received_at=received_at,
-            payload=_ledger_payload(payload),
-        )
+    claimed = claim_message(
+        session,
+        message_id=envelope.message_id,
+        gate_id=gate.id,
+        seq=envelope.seq,
+        kind=payload.kind,
+        sent_at=from_ms(envelope.sent_at_ms),
+        received_at=received_at,
+        payload=_ledger_payload(payload),
     )
+    if not claimed:
+        return Outcome.DUPLICATE
     _track_sequence(session, gate, envelope, received_at)
     if isinstance(payload, FaceEvidence):
         _store_face_evidence(session, gate, envelope.message_id, payload, received_at)
@@ -110,6 +113,33 @@ def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at
     elif isinstance(payload, WatchlistAck):
         gate.watchlist_version = payload.version
     return Outcome.STORED
+
+
+def claim_message(session: Session, **row: object) -> bool:
+    """Insert the ledger row unless its ``message_id`` is there; True if this transaction did.
+
+    ``INSERT ... ON CONFLICT DO NOTHING``: where another worker's transaction holds the same id
+    uncommitted, PostgreSQL waits for it and then answers "not ours", so two workers racing on a
+    redelivered message never both store it, and neither fails. One statement, not a look-up
+    and an insert."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # any other engine: look first; the unique constraint still guards a race
+        if session.scalar(select(GateMessage.id).where(GateMessage.message_id == row["message_id"])) is not None:
+            return False
+        session.add(GateMessage(**row))
+        session.flush()
+        return True
+    statement = (
+        insert(GateMessage)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=[GateMessage.message_id])
+        .returning(GateMessage.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _ledger_payload(payload: object) -> dict[str, object]:
