@@ -74,8 +74,14 @@ def check_channel(gate_id: str, channel: str, envelope: Envelope) -> None:
         raise MalformedMessage(f"gate {gate_id}: a {kind!r} message does not belong on {channel!r}")
 
 
-def apply_message(session: Session, gate: Gate, channel: str, envelope: Envelope, received_at: datetime) -> Outcome:
-    """Record *envelope* (already verified as sent by *gate*) in *session*; never commits."""
+def apply_message(
+    session: Session, gate: Gate, channel: str, envelope: Envelope, received_at: datetime, *,
+    claimed: bool | None = None,
+) -> Outcome:
+    """Record *envelope* (already verified as sent by *gate*) in *session*; never commits.
+
+    ``claimed``: whether this transaction already inserted the message's ledger row
+    (:func:`claim_messages`, done for a whole batch at once); None: claim it here."""
     check_channel(gate.id, channel, envelope)
     gate.last_seen_at = received_at
     payload = envelope.payload
@@ -83,23 +89,73 @@ def apply_message(session: Session, gate: Gate, channel: str, envelope: Envelope
         return _apply_state(gate, envelope, payload)
     if isinstance(payload, Heartbeat):
         return _apply_health(session, gate, envelope, payload, received_at)
+    if claimed is None:
+        claimed = bool(claim_messages(session, [ledger_row(gate.id, envelope, received_at)]))
+    if not claimed:
+        return Outcome.DUPLICATE
     return _apply_durable(session, gate, envelope, received_at)
+
+
+def is_durable(envelope: Envelope) -> bool:
+    """Whether the message goes into the ledger (events), not onto the gate row (state, health)."""
+    return not isinstance(envelope.payload, (GateState, Heartbeat))
+
+
+def ledger_row(gate_id: str, envelope: Envelope, received_at: datetime) -> dict[str, object]:
+    """The ``gate_messages`` row of a durable message."""
+    return {
+        "message_id": envelope.message_id,
+        "gate_id": gate_id,
+        "seq": envelope.seq,
+        "kind": envelope.payload.kind,
+        "sent_at": from_ms(envelope.sent_at_ms),
+        "received_at": received_at,
+        "payload": _ledger_payload(envelope.payload),
+    }
+
+
+def claim_messages(session: Session, rows: list[dict[str, object]]) -> set[str]:
+    """Insert the ledger rows whose ``message_id`` is not there yet; the ids this transaction inserted.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for the whole batch. Where another
+    worker's transaction holds one of the ids uncommitted, PostgreSQL waits for it and then
+    answers "not ours", so two workers racing on a redelivered message never both store it, and
+    neither fails. A message twice in *rows* is claimed once."""
+    unique: dict[object, dict[str, object]] = {}
+    for row in rows:
+        unique.setdefault(row["message_id"], row)
+    if not unique:
+        return set()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # any other engine: look first; the unique constraint still guards a race
+        ids = list(unique)
+        present = set(session.scalars(select(GateMessage.message_id).where(GateMessage.message_id.in_(ids))))
+        fresh = [row for key, row in unique.items() if key not in present]
+        session.add_all(GateMessage(**row) for row in fresh)
+        session.flush()
+        return {str(row["message_id"]) for row in fresh}
+    statement = (
+        insert(GateMessage)
+        .values(list(unique.values()))
+        .on_conflict_do_nothing(index_elements=[GateMessage.message_id])
+        .returning(GateMessage.message_id)
+    )
+    # Core execution: the rows are not ORM objects, and an autoflush here would write the
+    # batch's gate rows once per statement instead of once at commit.
+    return set(session.connection().execute(statement).scalars())
+
+
+def claim_message(session: Session, **row: object) -> bool:
+    """One ledger row: :func:`claim_messages` of one."""
+    return bool(claim_messages(session, [row]))
 
 
 def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> Outcome:
     payload = envelope.payload
-    claimed = claim_message(
-        session,
-        message_id=envelope.message_id,
-        gate_id=gate.id,
-        seq=envelope.seq,
-        kind=payload.kind,
-        sent_at=from_ms(envelope.sent_at_ms),
-        received_at=received_at,
-        payload=_ledger_payload(payload),
-    )
-    if not claimed:
-        return Outcome.DUPLICATE
     _track_sequence(session, gate, envelope, received_at)
     if isinstance(payload, FaceEvidence):
         _store_face_evidence(session, gate, envelope.message_id, payload, received_at)
@@ -113,33 +169,6 @@ def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at
     elif isinstance(payload, WatchlistAck):
         gate.watchlist_version = payload.version
     return Outcome.STORED
-
-
-def claim_message(session: Session, **row: object) -> bool:
-    """Insert the ledger row unless its ``message_id`` is there; True if this transaction did.
-
-    ``INSERT ... ON CONFLICT DO NOTHING``: where another worker's transaction holds the same id
-    uncommitted, PostgreSQL waits for it and then answers "not ours", so two workers racing on a
-    redelivered message never both store it, and neither fails. One statement, not a look-up
-    and an insert."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # any other engine: look first; the unique constraint still guards a race
-        if session.scalar(select(GateMessage.id).where(GateMessage.message_id == row["message_id"])) is not None:
-            return False
-        session.add(GateMessage(**row))
-        session.flush()
-        return True
-    statement = (
-        insert(GateMessage)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=[GateMessage.message_id])
-        .returning(GateMessage.id)
-    )
-    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _ledger_payload(payload: object) -> dict[str, object]:

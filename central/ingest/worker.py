@@ -40,7 +40,15 @@ from central.errors import StoreUnavailable
 from central.events import EventBus, Notice, default_bus
 from central.ingest.keyring import GateKeyring
 from central.ingest.metrics import IngestMetrics
-from central.ingest.store import Outcome, apply_message, check_channel, record_security_alert
+from central.ingest.store import (
+    Outcome,
+    apply_message,
+    check_channel,
+    claim_messages,
+    is_durable,
+    ledger_row,
+    record_security_alert,
+)
 from central.models import DeadLetter, Gate, from_ms
 from central.settings import CctvSettings
 from protocol.envelope import Envelope, open_envelope
@@ -307,6 +315,12 @@ class IngestWorker:
                     select(Gate).where(Gate.id.in_(gate_ids)).order_by(Gate.id).with_for_update()
                 )
             }
+            known = [m for m in messages if m.topic.gate_id in gates]
+            # Every durable message's ledger row in one statement: the ids this batch claims
+            # are the ones it stores; the rest another transaction (or worker) stored first.
+            claimed = claim_messages(session, [ledger_row(m.topic.gate_id, m.envelope, m.received_at)
+                                               for m in known if is_durable(m.envelope)])
+            seen: set[str] = set()
             # A gate's events in sequence order (stable: state and health keep arrival order),
             # so a batch never opens a gap that its own next message closes.
             for message in sorted(messages, key=lambda m: (m.topic.gate_id, m.topic.channel, m.envelope.seq)):
@@ -315,7 +329,11 @@ class IngestWorker:
                     self.keyring.forget(message.topic.gate_id)
                     self._reject(message.topic.gate_id, "unknown_sender", "gate no longer registered")
                     continue
-                outcome = apply_message(session, gate, message.topic.channel, message.envelope, message.received_at)
+                message_id = message.envelope.message_id
+                is_new = message_id in claimed and message_id not in seen
+                seen.add(message_id)
+                outcome = apply_message(session, gate, message.topic.channel, message.envelope, message.received_at,
+                                        claimed=is_new)
                 stored.append((message, outcome))
             session.commit()
         notices = []
