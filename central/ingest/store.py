@@ -242,10 +242,10 @@ def _track_sequence(session: Session, gate: Gate, envelope: Envelope, received_a
         )
         gate.last_seq = envelope.seq
     elif judgement.verdict is SeqVerdict.LATE:
-        _fill_gap(session, gate, envelope.seq, received_at)
+        _fill_gap(session, gate, envelope.seq, envelope.message_id, received_at)
 
 
-def _fill_gap(session: Session, gate: Gate, seq: int, received_at: datetime) -> None:
+def _fill_gap(session: Session, gate: Gate, seq: int, message_id: str, received_at: datetime) -> None:
     gap = session.scalar(
         select(SequenceGap).where(
             SequenceGap.gate_id == gate.id,
@@ -268,6 +268,20 @@ def _fill_gap(session: Session, gate: Gate, seq: int, received_at: datetime) -> 
     if present == gap.to_seq - gap.from_seq + 1:
         gap.closed_at = received_at
         log.info("gate %s: sequence gap %d..%d filled", gate.id, gap.from_seq, gap.to_seq)
+        _answer_gap_alert(session, gate.id, gap, message_id, received_at)
+
+
+def _answer_gap_alert(session: Session, gate_id: str, gap: SequenceGap, message_id: str, at: datetime) -> None:
+    """Nothing is missing any more: the gap's alert is answered by the message that filled it.
+    Several ingest workers on a shared subscription store a gate's messages slightly out of
+    order, so most gaps they see fill within milliseconds; the console must not keep them."""
+    for alert in session.scalars(select(Alert).where(
+            Alert.gate_id == gate_id, Alert.kind == "sequence_gap", Alert.acknowledged_at.is_(None))):
+        details = alert.details or {}
+        if (details.get("from_seq"), details.get("to_seq")) == (gap.from_seq, gap.to_seq):
+            alert.acknowledged_at = at
+            alert.acknowledged_by = "ingest (gap filled)"
+            alert.answered_by_message_id = message_id
 
 
 def _crossing_row(gate: Gate, envelope: Envelope, record: CrossingRecord, received_at: datetime) -> Crossing:
