@@ -149,6 +149,8 @@ class IngestService:
         if any(getattr(code, "is_failure", False) for code in reason_codes):
             log.error("ingest: subscription refused: %s", reason_codes)
             return
+        group = self._settings.ingest_share_group
+        log.info("ingest: subscribed%s", f" in shared-subscription group {group!r}" if group else "")
         self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object, _props: object) -> None:
