@@ -77,11 +77,14 @@ def check_channel(gate_id: str, channel: str, envelope: Envelope) -> None:
 def apply_message(
     session: Session, gate: Gate, channel: str, envelope: Envelope, received_at: datetime, *,
     claimed: bool | None = None,
+    late: list[tuple[int, str]] | None = None,
 ) -> Outcome:
     """Record *envelope* (already verified as sent by *gate*) in *session*; never commits.
 
     ``claimed``: whether this transaction already inserted the message's ledger row
-    (:func:`claim_messages`, done for a whole batch at once); None: claim it here."""
+    (:func:`claim_messages`, done for a whole batch at once); None: claim it here. ``late``: where
+    to collect (seq, message id) of arrivals behind the gate's high-water mark, for the caller to
+    pass to :func:`fill_gaps` once per gate; None: fill gaps here."""
     check_channel(gate.id, channel, envelope)
     gate.last_seen_at = received_at
     payload = envelope.payload
@@ -93,7 +96,7 @@ def apply_message(
         claimed = bool(claim_messages(session, [ledger_row(gate.id, envelope, received_at)]))
     if not claimed:
         return Outcome.DUPLICATE
-    return _apply_durable(session, gate, envelope, received_at)
+    return _apply_durable(session, gate, envelope, received_at, late)
 
 
 def is_durable(envelope: Envelope) -> bool:
@@ -154,9 +157,11 @@ def claim_message(session: Session, **row: object) -> bool:
     return bool(claim_messages(session, [row]))
 
 
-def _apply_durable(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> Outcome:
+def _apply_durable(
+    session: Session, gate: Gate, envelope: Envelope, received_at: datetime, late: list[tuple[int, str]] | None
+) -> Outcome:
     payload = envelope.payload
-    _track_sequence(session, gate, envelope, received_at)
+    _track_sequence(session, gate, envelope, received_at, late)
     if isinstance(payload, FaceEvidence):
         _store_face_evidence(session, gate, envelope.message_id, payload, received_at)
     elif isinstance(payload, CrossingRecord):
@@ -208,7 +213,9 @@ def purge_face_evidence(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def _track_sequence(session: Session, gate: Gate, envelope: Envelope, received_at: datetime) -> None:
+def _track_sequence(
+    session: Session, gate: Gate, envelope: Envelope, received_at: datetime, late: list[tuple[int, str]] | None
+) -> None:
     judgement = judge_seq(gate.last_seq, envelope.seq)
     if judgement.verdict is SeqVerdict.NEXT:
         gate.last_seq = envelope.seq
@@ -242,33 +249,44 @@ def _track_sequence(session: Session, gate: Gate, envelope: Envelope, received_a
         )
         gate.last_seq = envelope.seq
     elif judgement.verdict is SeqVerdict.LATE:
-        _fill_gap(session, gate, envelope.seq, envelope.message_id, received_at)
+        if late is None:
+            fill_gaps(session, gate, [(envelope.seq, envelope.message_id)], received_at)
+        else:
+            late.append((envelope.seq, envelope.message_id))
 
 
-def _fill_gap(session: Session, gate: Gate, seq: int, message_id: str, received_at: datetime) -> None:
-    gap = session.scalar(
-        select(SequenceGap).where(
-            SequenceGap.gate_id == gate.id,
-            SequenceGap.closed_at.is_(None),
-            SequenceGap.from_seq <= seq,
-            SequenceGap.to_seq >= seq,
-        )
-    )
-    if gap is None:
-        # A new message id below the high-water mark and in no gap: the gate restarted its
-        # count (lost outbox database). Kept, because a crossing must never be dropped.
-        log.warning("gate %s: seq %d is behind %d and fills no gap; gate counter reset?", gate.id, seq, gate.last_seq)
+def fill_gaps(session: Session, gate: Gate, late: list[tuple[int, str]], received_at: datetime) -> None:
+    """Late arrivals from *gate* ((seq, message id), already in the ledger): close the open gaps
+    they complete. For a whole batch at once: one look-up of the gate's open gaps, and one count
+    per gap they touch (workers on a shared subscription make late arrivals common)."""
+    if not late:
         return
+    arrivals = sorted(late)
     session.flush()
-    present = session.scalar(
-        select(func.count(func.distinct(GateMessage.seq))).where(
-            GateMessage.gate_id == gate.id, GateMessage.seq >= gap.from_seq, GateMessage.seq <= gap.to_seq
+    gaps = list(session.scalars(select(SequenceGap).where(
+        SequenceGap.gate_id == gate.id,
+        SequenceGap.closed_at.is_(None),
+        SequenceGap.from_seq <= arrivals[-1][0],
+        SequenceGap.to_seq >= arrivals[0][0],
+    )))
+    for seq, _ in arrivals:
+        if not any(gap.from_seq <= seq <= gap.to_seq for gap in gaps):
+            # A new message id below the high-water mark and in no gap: the gate restarted its
+            # count (lost outbox database). Kept, because a crossing must never be dropped.
+            log.warning("gate %s: seq %d is behind %d and fills no gap; gate counter reset?", gate.id, seq, gate.last_seq)
+    for gap in gaps:
+        fillers = [message_id for seq, message_id in arrivals if gap.from_seq <= seq <= gap.to_seq]
+        if not fillers:
+            continue
+        present = session.scalar(
+            select(func.count(func.distinct(GateMessage.seq))).where(
+                GateMessage.gate_id == gate.id, GateMessage.seq >= gap.from_seq, GateMessage.seq <= gap.to_seq
+            )
         )
-    )
-    if present == gap.to_seq - gap.from_seq + 1:
-        gap.closed_at = received_at
-        log.info("gate %s: sequence gap %d..%d filled", gate.id, gap.from_seq, gap.to_seq)
-        _answer_gap_alert(session, gate.id, gap, message_id, received_at)
+        if present == gap.to_seq - gap.from_seq + 1:
+            gap.closed_at = received_at
+            log.info("gate %s: sequence gap %d..%d filled", gate.id, gap.from_seq, gap.to_seq)
+            _answer_gap_alert(session, gate.id, gap, fillers[-1], received_at)
 
 
 def _answer_gap_alert(session: Session, gate_id: str, gap: SequenceGap, message_id: str, at: datetime) -> None:

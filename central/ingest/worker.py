@@ -45,6 +45,7 @@ from central.ingest.store import (
     apply_message,
     check_channel,
     claim_messages,
+    fill_gaps,
     is_durable,
     ledger_row,
     record_security_alert,
@@ -321,6 +322,7 @@ class IngestWorker:
             claimed = claim_messages(session, [ledger_row(m.topic.gate_id, m.envelope, m.received_at)
                                                for m in known if is_durable(m.envelope)])
             seen: set[str] = set()
+            late: dict[str, list[tuple[int, str]]] = {gate_id: [] for gate_id in gates}
             # A gate's events in sequence order (stable: state and health keep arrival order),
             # so a batch never opens a gap that its own next message closes.
             for message in sorted(messages, key=lambda m: (m.topic.gate_id, m.topic.channel, m.envelope.seq)):
@@ -333,8 +335,11 @@ class IngestWorker:
                 is_new = message_id in claimed and message_id not in seen
                 seen.add(message_id)
                 outcome = apply_message(session, gate, message.topic.channel, message.envelope, message.received_at,
-                                        claimed=is_new)
+                                        claimed=is_new, late=late[gate.id])
                 stored.append((message, outcome))
+            # Gaps that late arrivals complete, once per gate (not a look-up per message).
+            for gate_id, arrivals in late.items():
+                fill_gaps(session, gates[gate_id], arrivals, max(m.received_at for m in messages))
             session.commit()
         notices = []
         for message, outcome in stored:

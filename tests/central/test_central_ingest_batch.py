@@ -170,3 +170,18 @@ def test_claiming_a_message_another_transaction_holds_waits_and_answers_not_ours
     assert outcome == [False]
     with any_database.session() as session:
         assert session.scalar(select(func.count()).select_from(GateMessage).where(GateMessage.gate_id == gates[0].gate_id)) == 1
+
+
+def test_late_arrivals_in_a_batch_close_the_gap_they_complete_and_answer_its_alert(recorder, gates):
+    """What two workers on a shared subscription do all the time: one stores 1 and 4, the other
+    then 2 and 3 in one batch."""
+    g = gates[0]
+    one, two, three, four = (g.event(gate_event("document_read"), seq=s) for s in (1, 2, 3, 4))
+    assert recorder.worker.process_batch([Delivery(*one), Delivery(*four)])
+    [gap] = recorder.worker._sessions().scalars(select(SequenceGap).where(SequenceGap.gate_id == g.gate_id)).all()
+    assert (gap.from_seq, gap.to_seq, gap.closed_at) == (2, 3, None)
+    assert recorder.worker.process_batch([Delivery(*three), Delivery(*two)])
+    assert recorder.count(SequenceGap, SequenceGap.gate_id == g.gate_id, SequenceGap.closed_at.is_(None)) == 0
+    assert recorder.count(Alert, Alert.gate_id == g.gate_id, Alert.kind == "sequence_gap",
+                          Alert.acknowledged_at.is_(None)) == 0
+    assert recorder.count(GateMessage, GateMessage.gate_id == g.gate_id) == 4
