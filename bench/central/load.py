@@ -13,9 +13,10 @@ rest are transaction steps. The gates' time of publication is recorded per messa
 
 Central is ``--workers`` ingest processes (the production ``IngestService``; with more than one,
 on the shared subscription ``$share/<group>/...``) on one database. Each worker's event bus notes
-when it published each notice (after the commit), and ``--consoles`` console readers per worker
-do what an open console stream does for each notice (central.views.console.notice_events: read
-the alerts, gate and crossing it names) and note when a hold alarm's alert reached them.
+when it published each notice (after the commit) and passes it to a consoles' process (as a bus
+between processes would pass it to a web process), where ``--consoles`` readers each do what an
+open console stream does for a notice (central.views.console.notice_events: read the alerts, gate
+and crossing it names) and note when a hold alarm's alert reached them.
 
 The JSON line: ``gates``, ``events`` (published), ``stored`` (ledger rows), ``lost`` (published,
 never stored), ``duplicated`` (ledger rows beyond one per message id, plus messages two workers
@@ -55,7 +56,7 @@ class LoadConfig:
     events: int = 200  # per gate
     rate: float = 0.0  # events a second over all gates; 0: as fast as the broker takes them
     workers: int = 2
-    consoles: int = 5  # per worker process
+    consoles: int = 5  # console readers in the consoles' process
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_username: str | None = None
@@ -162,17 +163,21 @@ def run_gates(config: LoadConfig, gates: list[tuple[str, str]], start_at: float,
 
 # -- central's ingest workers ----------------------------------------------------------------
 class RecordingBus:
-    """The worker's event bus, noting when each notice was published (after its commit)."""
+    """The worker's event bus: notes when each notice was published (after its commit) and passes
+    it on to the consoles' process, as a bus between processes does (central/events.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: mp.Queue | None) -> None:
         from central.events import LocalBus
 
         self._bus = LocalBus()
+        self._forward = forward
         self.published: list[tuple[str | None, str, float]] = []
 
     def publish(self, notice) -> None:
         self.published.append((notice.message_id, notice.outcome, time.time()))
         self._bus.publish(notice)
+        if self._forward is not None:
+            self._forward.put((notice.gate_id, notice.channel, notice.message_id, notice.outcome))
 
     def subscribe(self):
         return self._bus.subscribe()
@@ -197,11 +202,38 @@ def console_reader(database, subscription, seen: list[tuple[str, float]], stop: 
             seen.append((notice.message_id, time.time()))
 
 
-def run_worker(config: LoadConfig, index: int, database_url: str, ready: mp.Event, stop: mp.Event,
-               results: mp.Queue) -> None:
-    """One ingest process: the production IngestService with a recording bus and consoles."""
+def run_consoles(config: LoadConfig, database_url: str, notices: mp.Queue, ready: mp.Event, stop: mp.Event,
+                 results: mp.Queue) -> None:
+    """The consoles' process (a web process): every notice the workers publish reaches each of
+    ``config.consoles`` readers through its own subscription, as each open console stream has."""
+    logging.basicConfig(level=logging.WARNING, format="consoles: %(levelname)s %(name)s: %(message)s")
+    from central.events import LocalBus, Notice
+
+    database = _database_for(database_url)
+    bus = LocalBus()
+    seen: list[tuple[str, float]] = []
+    console_stop = threading.Event()
+    readers = [threading.Thread(target=console_reader, args=(database, bus.subscribe(), seen, console_stop),
+                                daemon=True) for _ in range(config.consoles)]
+    for reader in readers:
+        reader.start()
+    ready.set()
+    while True:
+        item = notices.get()
+        if item is None:  # every worker has stopped
+            break
+        bus.publish(Notice(*item))
+    console_stop.set()
+    for reader in readers:
+        reader.join(60)
+    database.dispose()
+    results.put({"seen": seen})
+
+
+def run_worker(config: LoadConfig, index: int, database_url: str, notices: mp.Queue | None, ready: mp.Event,
+               stop: mp.Event, results: mp.Queue) -> None:
+    """One ingest process: the production IngestService, its bus recording and forwarding."""
     logging.basicConfig(level=logging.WARNING, format=f"worker {index}: %(levelname)s %(name)s: %(message)s")
-    from central.cli import _database
     from central.ingest.mqtt import IngestService
     from central.settings import CentralSettings, MqttSettings
 
@@ -213,17 +245,11 @@ def run_worker(config: LoadConfig, index: int, database_url: str, ready: mp.Even
         ingest_batch_max=config.batch_max,
         ingest_share_group=f"load-{config.run_id}" if config.workers > 1 else None,
     )
-    database = _database(settings)
-    bus = RecordingBus()
+    database = _database_for(database_url)
+    bus = RecordingBus(notices)
     service = IngestService(settings, database)
     service.worker._bus = bus  # the worker publishes to the recording bus
     service.worker.cctv._bus = bus
-    seen: list[tuple[str, float]] = []
-    console_stop = threading.Event()
-    readers = [threading.Thread(target=console_reader, args=(database, bus.subscribe(), seen, console_stop),
-                                daemon=True) for _ in range(config.consoles)]
-    for reader in readers:
-        reader.start()
     profiler = None
     if config.profile_dir:
         import cProfile
@@ -239,11 +265,8 @@ def run_worker(config: LoadConfig, index: int, database_url: str, ready: mp.Even
     service.stop()
     if profiler is not None:
         profiler.dump_stats(str(Path(config.profile_dir) / f"ingest-{index}.prof"))
-    console_stop.set()
-    for reader in readers:
-        reader.join(5)
     database.dispose()
-    results.put({"index": index, "published": bus.published, "seen": seen, "metrics": service.metrics.snapshot()})
+    results.put({"index": index, "published": bus.published, "metrics": service.metrics.snapshot()})
 
 
 def _profile_ingest_thread(service, profiler) -> None:
@@ -314,14 +337,25 @@ def _run(config: LoadConfig, database_url: str) -> LoadResult:
     ctx = mp.get_context("spawn")
     worker_results: mp.Queue = ctx.Queue()
     stop = ctx.Event()
+    notices: mp.Queue | None = ctx.Queue() if config.consoles else None
+    console_results: mp.Queue = ctx.Queue()
+    consoles = None
+    waiting = []
+    if notices is not None:
+        ready = ctx.Event()
+        consoles = ctx.Process(target=run_consoles, args=(config, database_url, notices, ready, stop, console_results),
+                               name="load-consoles")
+        consoles.start()
+        waiting.append((consoles, ready))
     workers = []
     for index in range(config.workers):
         ready = ctx.Event()
-        process = ctx.Process(target=run_worker, args=(config, index, database_url, ready, stop, worker_results),
+        process = ctx.Process(target=run_worker,
+                              args=(config, index, database_url, notices, ready, stop, worker_results),
                               name=f"load-ingest-{index}")
         process.start()
         workers.append((process, ready))
-    for process, ready in workers:
+    for process, ready in waiting + workers:
         while not ready.wait(0.5):
             if not process.is_alive():
                 raise RuntimeError(f"ingest worker {process.name} died before subscribing")
@@ -363,6 +397,11 @@ def _run(config: LoadConfig, database_url: str) -> LoadResult:
     reports = [worker_results.get(timeout=120) for _ in workers]
     for process, _ in workers:
         process.join(30)
+    seen: list[tuple[str, float]] = []
+    if consoles is not None and notices is not None:
+        notices.put(None)
+        seen = console_results.get(timeout=300)["seen"]
+        consoles.join(30)
     with database.session() as session:
         rows = session.scalar(select(func.count()).select_from(GateMessage).where(GateMessage.gate_id.in_(gate_ids))) or 0
         distinct = session.scalar(select(func.count(func.distinct(GateMessage.message_id)))
@@ -380,7 +419,7 @@ def _run(config: LoadConfig, database_url: str) -> LoadResult:
                 stored_at[message_id] = min(at, stored_at.get(message_id, at))
     latencies = [1000 * (stored_at[m] - sent[m]) for m in stored_at]
     alarm_set = set(alarms)
-    alarm_latencies = [1000 * (at - sent[m]) for report in reports for m, at in report["seen"] if m in alarm_set]
+    alarm_latencies = [1000 * (at - sent[m]) for m, at in seen if m in alarm_set]
     first_sent = min(sent.values()) if sent else 0.0
     last_stored = max(stored_at.values()) if stored_at else first_sent
     return LoadResult(
@@ -396,7 +435,7 @@ def _run(config: LoadConfig, database_url: str) -> LoadResult:
         alarms=len(alarms),
         alarms_seen=len(alarm_latencies),
         workers=config.workers,
-        consoles=config.consoles * config.workers,
+        consoles=config.consoles,
         rate=config.rate,
     )
 
@@ -418,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200, help="events per gate")
     parser.add_argument("--rate", type=float, default=0.0, help="events a second over all gates (0: flat out)")
     parser.add_argument("--workers", type=int, default=2, help="ingest worker processes")
-    parser.add_argument("--consoles", type=int, default=5, help="console readers per worker process")
+    parser.add_argument("--consoles", type=int, default=5, help="open consoles (readers in one web-like process)")
     parser.add_argument("--batch-max", type=int, default=200, help="most messages one transaction stores")
     parser.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
     parser.add_argument("--mqtt-user", default=None)
