@@ -45,7 +45,7 @@ from central.ingest.store import (
     apply_message,
     check_channel,
     claim_messages,
-    fill_gaps,
+    fill_all_gaps,
     is_durable,
     ledger_row,
     record_security_alert,
@@ -337,9 +337,8 @@ class IngestWorker:
                 outcome = apply_message(session, gate, message.topic.channel, message.envelope, message.received_at,
                                         claimed=is_new, late=late[gate.id])
                 stored.append((message, outcome))
-            # Gaps that late arrivals complete, once per gate (not a look-up per message).
-            for gate_id, arrivals in late.items():
-                fill_gaps(session, gates[gate_id], arrivals, max(m.received_at for m in messages))
+            # Gaps that late arrivals complete: once for the batch, not a look-up per message.
+            fill_all_gaps(session, gates, late, max(m.received_at for m in messages))
             session.commit()
         notices = []
         for message, outcome in stored:
