@@ -143,13 +143,14 @@ def claim_messages(session: Session, rows: list[dict[str, object]]) -> set[str]:
         return {str(row["message_id"]) for row in fresh}
     statement = (
         insert(GateMessage)
-        .values(list(unique.values()))
         .on_conflict_do_nothing(index_elements=[GateMessage.message_id])
         .returning(GateMessage.message_id)
     )
     # Core execution: the rows are not ORM objects, and an autoflush here would write the
-    # batch's gate rows once per statement instead of once at commit.
-    return set(session.connection().execute(statement).scalars())
+    # batch's gate rows once per statement instead of once at commit. Executemany of one cached
+    # statement: SQLAlchemy sends it as multi-row VALUES pages ("insertmanyvalues"), without
+    # compiling a new statement for every batch size.
+    return set(session.connection().execute(statement, list(unique.values())).scalars())
 
 
 def claim_message(session: Session, **row: object) -> bool:

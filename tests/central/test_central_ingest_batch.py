@@ -178,8 +178,9 @@ def test_late_arrivals_in_a_batch_close_the_gap_they_complete_and_answer_its_ale
     g = gates[0]
     one, two, three, four = (g.event(gate_event("document_read"), seq=s) for s in (1, 2, 3, 4))
     assert recorder.worker.process_batch([Delivery(*one), Delivery(*four)])
-    [gap] = recorder.worker._sessions().scalars(select(SequenceGap).where(SequenceGap.gate_id == g.gate_id)).all()
-    assert (gap.from_seq, gap.to_seq, gap.closed_at) == (2, 3, None)
+    with recorder.database.session() as session:
+        [gap] = session.scalars(select(SequenceGap).where(SequenceGap.gate_id == g.gate_id)).all()
+        assert (gap.from_seq, gap.to_seq, gap.closed_at) == (2, 3, None)
     assert recorder.worker.process_batch([Delivery(*three), Delivery(*two)])
     assert recorder.count(SequenceGap, SequenceGap.gate_id == g.gate_id, SequenceGap.closed_at.is_(None)) == 0
     assert recorder.count(Alert, Alert.gate_id == g.gate_id, Alert.kind == "sequence_gap",
