@@ -3,9 +3,11 @@
 The MQTT callback only enqueues a :class:`Delivery`; this thread takes whatever has queued up
 (one message when idle, up to ``batch_max`` under load), verifies each message, stores the gate
 messages of the batch in one transaction and commits, then acknowledges every delivery of the
-batch in arrival order. Bad payloads (malformed, forged, unknown sender, expired) can never
-become valid, so they are logged with the gate id and reason, counted and acknowledged with
-their batch. A database outage is different: the batch is retried with back-off and nothing is
+batch in arrival order (MQTT wants QoS 1 acks in order). Bad payloads (malformed, forged, unknown
+sender, expired) can never become valid, so they are logged with the gate id and reason, counted
+and acknowledged with their batch; any other error on one delivery makes it poison, kept as a
+dead letter and acknowledged (:mod:`central.ingest.quarantine`), so no message can stall the
+broker's in-flight window. A database outage is different: the batch is retried with back-off and nothing is
 acknowledged, so the broker keeps it; on stop, whatever is unacknowledged is redelivered later.
 
 Several workers (processes, each with its own client id, on one MQTT shared subscription) may
@@ -40,6 +42,7 @@ from central.errors import StoreUnavailable
 from central.events import EventBus, Notice, default_bus
 from central.ingest.keyring import GateKeyring
 from central.ingest.metrics import IngestMetrics
+from central.ingest.quarantine import Quarantine
 from central.ingest.store import (
     Outcome,
     apply_message,
@@ -131,6 +134,7 @@ class IngestWorker:
         bus: EventBus | None = None,
         cctv_settings: CctvSettings | None = None,
         batch_max: int = DEFAULT_BATCH_MAX,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be at least 1, not {batch_max}")
@@ -149,6 +153,9 @@ class IngestWorker:
         self.cctv = CctvIngest(self._sessions, clock=clock, metrics=self.metrics, bus=self._bus,
                                max_age_ms=self._max_age_ms, settings=cctv_settings or CctvSettings(),
                                reject=self._reject)
+        self.quarantine = Quarantine(self._sessions, self.metrics)
+        self._monotonic = monotonic
+        self._busy_since: float | None = None  # when the delivery in hand was taken (health)
         self._queue: queue.Queue[object] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -185,13 +192,27 @@ class IngestWorker:
             if item is _STOP:
                 break
             batch, stop_after = self._drain(item)
+            self._busy_since = self._monotonic()
             try:
                 self.process_batch(batch)
             except Exception:
                 log.exception("ingest: unexpected error on a batch of %d; left unacknowledged", len(batch))
                 self.metrics.inc("worker_errors")
+            finally:
+                self._busy_since = None
             if stop_after:
                 break
+
+    def health(self, stuck_after_s: float) -> str:
+        """``ok``, ``stopped`` (the thread is dead or was never started) or ``stuck`` (one
+        delivery has been in hand for more than *stuck_after_s*: a hung driver call, or a
+        database outage that the worker is still riding out)."""
+        if not self.is_running:
+            return "stopped"
+        busy_since = self._busy_since
+        if busy_since is not None and self._monotonic() - busy_since > stuck_after_s:
+            return "stuck"
+        return "ok"
 
     def _drain(self, first: object) -> tuple[list[Delivery], bool]:
         """*first* and whatever else is already queued (never waiting for more), up to batch_max."""
@@ -259,21 +280,22 @@ class IngestWorker:
 
     def _store_segment(self, segment: list[Delivery]) -> list[Notice]:
         if self.cctv.handles(segment[0].topic):  # camera messages come one to a segment
+            delivery = segment[0]
             try:
-                self.cctv.handle(segment[0].topic, segment[0].payload)
-            except SQLAlchemyError as exc:
-                if is_unreachable(exc):
-                    raise
-                self._dead_letter(segment[0], exc)
+                self.cctv.handle(delivery.topic, delivery.payload)
+            except Exception as exc:
+                self._refuse(delivery, exc)
             return []
-        verified = [v for v in (self._verify(delivery) for delivery in segment) if v is not None]
+        verified = [v for v in (self._verify_or_refuse(delivery) for delivery in segment) if v is not None]
         if not verified:
             return []
         if len(verified) == 1:
             return self._store_alone(verified[0])
         try:
             return self._store_verified(verified)
-        except (SQLAlchemyError, ProtocolError) as exc:
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
             if isinstance(exc, SQLAlchemyError) and is_unreachable(exc):
                 raise
             # One message spoils the transaction: store each alone, so only that one is refused.
@@ -296,11 +318,27 @@ class IngestWorker:
             # Another worker committed the same message id first: already stored.
             self.metrics.inc(Outcome.DUPLICATE.value)
             return []
-        except SQLAlchemyError as exc:
-            if is_unreachable(exc):
-                raise
-            self._dead_letter(message.delivery, exc)
+        except Exception as exc:
+            self._refuse(message.delivery, exc)
             return []
+
+    def _refuse(self, delivery: Delivery, exc: Exception) -> None:
+        """A delivery that failed for a reason no retry can fix: a database error on it is kept
+        as a dead letter, anything else as poison (central/ingest/quarantine.py); both are then
+        acknowledged. An unreachable database is re-raised: the caller retries, acking nothing."""
+        if isinstance(exc, StoreUnavailable) or (isinstance(exc, SQLAlchemyError) and is_unreachable(exc)):
+            raise exc
+        if isinstance(exc, SQLAlchemyError):
+            self._dead_letter(delivery, exc)
+        else:
+            self.quarantine.take(delivery.topic, delivery.payload, exc)
+
+    def _verify_or_refuse(self, delivery: Delivery) -> Verified | None:
+        try:
+            return self._verify(delivery)
+        except Exception as exc:
+            self._refuse(delivery, exc)
+            return None
 
     def _store_verified(self, messages: list[Verified]) -> list[Notice]:
         """Apply *messages* in one transaction and commit; the notices to publish."""
