@@ -186,3 +186,29 @@ def test_late_arrivals_in_a_batch_close_the_gap_they_complete_and_answer_its_ale
     assert recorder.count(Alert, Alert.gate_id == g.gate_id, Alert.kind == "sequence_gap",
                           Alert.acknowledged_at.is_(None)) == 0
     assert recorder.count(GateMessage, GateMessage.gate_id == g.gate_id) == 4
+
+
+def test_an_unforeseen_error_on_one_message_of_a_batch_quarantines_it_alone(any_database, gates):
+    """A bug on one message (a flush raising ValueError for its crossing) splits the batch: the
+    others are stored, that one is kept as a dead letter (poison), and every delivery is acked."""
+    from central.models import DeadLetter
+
+    def sessions():
+        session = any_database.session()
+
+        @event.listens_for(session, "before_flush")
+        def _bug(s, _ctx, _instances) -> None:
+            if any(isinstance(obj, Crossing) and obj.transaction_id == "tx-bug" for obj in s.new):
+                raise ValueError("a bug nobody foresaw (test)")
+
+        return session
+
+    acked: list[Delivery] = []
+    worker = IngestWorker(any_database, ack=acked.append, clock=lambda: NOW_S, sessions=sessions)
+    deliveries = [Delivery(*gates[0].event(crossing(t))) for t in ("tx-a", "tx-bug", "tx-b")]
+    assert worker.process_batch(deliveries)
+    assert acked == deliveries
+    assert worker.metrics["batch_splits"] == 1 and worker.metrics["poison"] == 1 and worker.metrics["stored"] == 2
+    with any_database.session() as session:
+        assert [t for t in session.scalars(select(Crossing.transaction_id).order_by(Crossing.transaction_id))] == ["tx-a", "tx-b"]
+        assert "tx-bug" in session.scalar(select(DeadLetter.payload))
