@@ -25,6 +25,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sop": ("central.workflows.cli", "list and show the SOP workflow definitions (steps, positions, standards)"),
     "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
+    "audit": ("central.audit_cli", "verify the hash chain of central's audit log (audit verify)"),
 }
 
 

@@ -80,7 +80,6 @@ def create_app(
         SECRET_KEY=secret,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         SESSION_COOKIE_NAME="autogate_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # one shift
         MAX_CONTENT_LENGTH=256 * 1024,
@@ -122,6 +121,10 @@ def create_app(
     app.register_error_handler(CommandNotSent, lambda exc: _error(503, "not_sent", str(exc)))
     for init_extension in extensions:
         init_extension(app)
+    from central.security import proxy, sessions
+
+    sessions.init_app(app, secure=settings.secure_cookies, hsts_max_age_s=settings.hsts_max_age_s)
+    proxy.init_app(app, settings.trusted_proxies, settings.proxy_hops)  # before lockout reads remote_addr
     return app
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from central.cases.settings import OfficeSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,13 +112,45 @@ class CentralSettings(BaseSettings):
         None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="MQTT shared-subscription group of the ingest workers"
     )
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
-    session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
+    # Production is served over HTTPS (TLS ends at a reverse proxy, docs/central.md): cookies are
+    # Secure and HSTS is sent unless this is set false explicitly; demo mode runs on plain http.
+    session_cookie_secure: bool | None = Field(
+        None, description="send the session cookie over HTTPS only (default: true unless demo_mode)"
+    )
+    hsts_max_age_s: int = Field(
+        365 * 24 * 3600, ge=0, le=2 * 365 * 24 * 3600,
+        description="Strict-Transport-Security max-age while cookies are Secure (0: no header)",
+    )
     office: OfficeSettings = Field(default_factory=OfficeSettings, description="back-office workflows (central/cases)")
     login_max_failures: int = Field(5, ge=1, le=100, description="failed logins before a user is locked")
     login_lockout_s: int = Field(300, ge=1, le=86400, description="how long a locked user must wait")
     login_ip_max_failures: int = Field(
         20, ge=1, le=10000, description="failed logins from one address per lockout window"
     )
+    # Behind a reverse proxy every request comes from the proxy: without these, lockout by address
+    # would lock everyone out together. Forwarded headers from any other peer are ignored.
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed",
+    )
+    proxy_hops: int = Field(1, ge=1, le=5, description="how many trusted proxies stand in front of central")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an address or network") from exc
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies are Secure (and HSTS sent): the explicit setting, else not in demo mode."""
+        return (not self.demo_mode) if self.session_cookie_secure is None else self.session_cookie_secure
 
     def missing_secrets(self, *, session_secret: bool = True, signing_key: bool = True) -> list[str]:
         """What a non-demo process lacks of the secrets it will use: the web session secret
