@@ -241,7 +241,7 @@ def run_worker(config: LoadConfig, index: int, database_url: str, notices: mp.Qu
         demo_mode=True,  # no web side here: no session secret or command key is used
         database_url=database_url,
         mqtt=MqttSettings(host=config.mqtt_host, port=config.mqtt_port, username=config.mqtt_username,
-                          password=config.mqtt_password, client_id=f"autogate-load-{config.run_id}-{index}"),
+                          password=config.mqtt_password, client_id=worker_client_id(config, index)),
         ingest_batch_max=config.batch_max,
         ingest_share_group=f"load-{config.run_id}" if config.workers > 1 else None,
     )
@@ -282,6 +282,29 @@ def _profile_ingest_thread(service, profiler) -> None:
             profiler.disable()
 
     worker._run = profiled
+
+
+def forget_session(host: str, port: int, client_id: str, username: str | None = None,
+                   password: str | None = None) -> None:
+    """Drop a worker's persistent session (and its shared subscription) from the broker: a clean
+    connect under its client id. Otherwise the broker keeps queueing for it after the run."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
+                         protocol=mqtt.MQTTv311)
+    if username:
+        client.username_pw_set(username, password)
+    try:
+        client.connect(host, port)
+        client.loop_start()
+        client.disconnect()
+        client.loop_stop()
+    except OSError:
+        log.warning("could not drop the session of %s on %s:%d", client_id, host, port)
+
+
+def worker_client_id(config: LoadConfig, index: int) -> str:
+    return f"autogate-load-{config.run_id}-{index}"
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -397,6 +420,9 @@ def _run(config: LoadConfig, database_url: str) -> LoadResult:
     reports = [worker_results.get(timeout=120) for _ in workers]
     for process, _ in workers:
         process.join(30)
+    for index in range(config.workers):
+        forget_session(config.mqtt_host, config.mqtt_port, worker_client_id(config, index),
+                       config.mqtt_username, config.mqtt_password)
     seen: list[tuple[str, float]] = []
     if consoles is not None and notices is not None:
         notices.put(None)
@@ -483,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
         with postgres_schema(args.postgres) as url:
             result = run_load(LoadConfig(**{**asdict(config), "database_url": url}))
     print(json.dumps(result.line()), flush=True)
+    if result.lost:
+        print(f"{result.lost} events lost: a broker with Mosquitto's default max_queued_messages (1,000 per client) "
+              "drops a backlog; see docs/central.md, 'Ingest at scale'", file=sys.stderr)
     from bench.figures import emit
 
     conditions = {"gates": result.gates, "events": result.events, "workers": result.workers,

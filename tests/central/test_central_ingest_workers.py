@@ -26,6 +26,7 @@ from central_support import crossing, gate_event, register, unique_gate_id
 from signing_gate import FakeGate
 from sqlalchemy import func, select
 
+from bench.central.load import forget_session
 from central.cli import _database
 from central.models import Crossing, Gate, GateMessage, SequenceGap
 from central.settings import CentralSettings
@@ -176,6 +177,7 @@ def test_two_worker_processes_on_a_shared_subscription_store_every_message_once_
             publisher.close()
         for w in workers:
             w.stop()
+            forget_session(broker.host, broker.port, w.client_id, broker.username, broker.password)
     with database.session() as session:
         rows = session.scalar(select(func.count()).select_from(GateMessage).where(GateMessage.gate_id.in_(gate_ids)))
         distinct = session.scalar(select(func.count(func.distinct(GateMessage.message_id)))
