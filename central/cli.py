@@ -169,6 +169,8 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
     finally:
         service.stop()
         database.dispose()
+        # What this worker did, for whoever runs several (docs/central.md, "Ingest at scale").
+        log.info("ingest: stopped; counts %s", json.dumps(service.metrics.snapshot(), sort_keys=True))
     return 0
 
 
