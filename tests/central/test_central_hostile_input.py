@@ -249,9 +249,12 @@ def _exercise(app: Flask, failures: Failures, role: str, rule: Any, method: str,
             failures.check(client, f"{role} {method} {url} all form={label}", path=url, method=method, data=form,
                            refused_up_front=label == "nul")
     if has_body and not refused and everything:
-        for label, body in (("deep array", DEEP_JSON), ("deep object", DEEP_OBJECT), ("bad", b"{\"a\": 1e400}")):
+        for label, body in (("deep array", DEEP_JSON), ("deep object", DEEP_OBJECT), ("infinite", b"{\"a\": 1e400}")):
             failures.check(client, f"{role} {method} {url} json {label}", path=url, method=method, data=body,
                            content_type="application/json", refused_up_front=True)
+        for label, body in (("truncated", b'{"a": '), ("not json", b"\xff\xfe"), ("a list", b"[1, 2]")):
+            failures.check(client, f"{role} {method} {url} json {label}", path=url, method=method, data=body,
+                           content_type="application/json")
         for label, value in JSON_VALUES.items():
             body = json.dumps({n: value for n in everything}, ensure_ascii=True)
             failures.check(client, f"{role} {method} {url} all json={label}", path=url, method=method, data=body,
