@@ -85,6 +85,9 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
         JSON_SORT_KEYS=False,
     )
+    from central.security import request_guard
+
+    request_guard.init_app(app)  # first: the int converter must be in place before any route
     database = database or db.Database(settings.database_url)
     db.init_app(app, database)
     app.extensions[EXT_SETTINGS] = settings
