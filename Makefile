@@ -67,5 +67,10 @@ bench: install models
 chaos: install
 	$(PY) -m chaos $(CHAOS_ARGS)
 
+# The fuzzers of tests/fuzz with AUTOGATE_FUZZ_EXAMPLES random examples per property (make test
+# runs them with few, derandomized examples). Failures are kept in .hypothesis/ and replay first.
+fuzz: install
+	AUTOGATE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz --timeout 3600 $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info
