@@ -176,11 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(f"{settings.gate_id}-{args.seed}-{journal.count}")
     index = 0
     today = date.today()
-    disk_errors = 0
+    disk_errors = officer_waits = resets = 0
     try:
         while journal.count < args.count and not stop.is_set() and not finish.is_set():
             if runtime.state != "idle":
-                driver.advance(0.5)  # a fault or a hold: the gate's own timers recover it
+                driver.advance(0.5)  # the gate's own timers recover most states
+                if runtime.state in ("fault", "out_of_service"):
+                    officer_waits += 1
+                    if officer_waits % 4 == 0:  # an officer comes by every few seconds and resets it
+                        try:
+                            driver.command("reset", reason="chaos: officer reset")
+                            driver.command("back_in_service", reason="chaos: officer")
+                        except OutboxError as exc:  # still no room for the acknowledgement
+                            log.error("gate %s: %s", settings.gate_id, exc)
+                        resets += 1
+                    stop.wait(0.5)
                 continue
             index += 1
             traveler = make_traveler(rng, index, today=today, foreign=False, expired=False, document_readable=True,
@@ -194,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.pace_s:
                 finish.wait(args.pace_s)
         args.journal.with_suffix(".done").write_text(str(journal.count))
-        print(json.dumps({"gate_id": settings.gate_id, "journal": journal.count, "disk_errors": disk_errors}),
+        print(json.dumps({"gate_id": settings.gate_id, "journal": journal.count, "disk_errors": disk_errors,
+                          "officer_resets": resets}),
               flush=True)
         stop.wait()  # hold: central may still ask for a resend
     finally:

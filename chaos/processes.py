@@ -115,9 +115,12 @@ class Broker:
         if kind == "mosquitto":
             config = run_dir / "mosquitto.conf"
             # No persistence: a killed broker loses its queues, as a crashed one without a disk
-            # would; the gates' outboxes and central's gap recovery must make up for it.
+            # would; the gates' outboxes and central's gap recovery must make up for it. The queue
+            # for an offline or slow central is deep, as docs/edge.md advises for production: at
+            # Mosquitto's default of 1000 a central that falls behind loses messages, asks for
+            # them again, and the resends deepen the backlog.
             config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                              "log_dest stderr\nlog_type error\nlog_type warning\nmax_queued_messages 1000\n")
+                              "log_dest stderr\nlog_type error\nlog_type warning\nmax_queued_messages 200000\n")
             command = ["mosquitto", "-c", str(config)]
         else:
             from argon2 import PasswordHasher
