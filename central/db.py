@@ -25,6 +25,7 @@ EXTENSION = "autogate.db"
 # whose marker it already has (newest first), then upgraded from there. A marker is a table, or
 # ``table.column`` for a revision that only adds columns.
 ADOPTION: tuple[tuple[str, str], ...] = (
+    ("0006_audit_chain_sessions", "audit_chain_head"),
     ("0005_cctv_face_watchlist", "cctv_cameras"),
     ("0004_shift_answers_resets", "alerts.answered_by_message_id"),
     ("0003_office_back_office", "position_holders"),
