@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the short form (make test)")
     parser.add_argument("--stack", choices=["services", "embedded", "both"], default="both")
     parser.add_argument("--central-down-s", type=float, default=None, help="how long central stays stopped")
+    parser.add_argument("--minimum", type=int, default=None,
+                        help="crossings the gates play per stack before they stop (full form: 5,000 over the stacks)")
+    parser.add_argument("--converge-s", type=float, default=None, help="longest wait for central to catch up")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs, journals, outboxes)")
     args = parser.parse_args(argv)
     sizes = Sizes.short() if args.short else Sizes.full()
@@ -33,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
 
         sizes = replace(sizes, central_down_s=args.central_down_s)
     stacks = ["services", "embedded"] if args.stack == "both" else [args.stack]
+    from dataclasses import replace
+
+    if not args.short:
+        sizes = replace(sizes, minimum=args.minimum or -(-FULL_MINIMUM // len(stacks)))
+    if args.converge_s is not None:
+        sizes = replace(sizes, converge_s=args.converge_s)
     report = combine([run_stack(stack, sizes, keep=args.keep) for stack in stacks])
     problems = violated(report, 0 if args.short else FULL_MINIMUM)
     report["violations"] = problems

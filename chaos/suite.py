@@ -62,7 +62,7 @@ class Sizes:
     @classmethod
     def full(cls, central_down_s: float = 120, minimum: int = 2600) -> Sizes:
         return cls(per_gate=5000, pace_s=0.0, gap_crossings=400, synthetic=300, central_down_s=central_down_s, db_down_s=20,
-                   broker_down_s=5, disk_full_s=15, converge_s=300, minimum=minimum)
+                   broker_down_s=5, disk_full_s=15, converge_s=1200, minimum=minimum)
 
 
 @dataclass
