@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     if not args.short:
-        sizes = replace(sizes, minimum=args.minimum or -(-FULL_MINIMUM // len(stacks)))
+        minimum = args.minimum or -(-FULL_MINIMUM // len(stacks))
+        # seven scenario gates share the crossings; the message and gap gates add their own
+        sizes = replace(sizes, minimum=minimum, per_gate=-(-minimum // 7))
     if args.converge_s is not None:
         sizes = replace(sizes, converge_s=args.converge_s)
     report = combine([run_stack(stack, sizes, keep=args.keep) for stack in stacks])

@@ -61,7 +61,7 @@ class Sizes:
 
     @classmethod
     def full(cls, central_down_s: float = 120, minimum: int = 2600) -> Sizes:
-        return cls(per_gate=5000, pace_s=0.0, gap_crossings=400, synthetic=300, central_down_s=central_down_s, db_down_s=20,
+        return cls(per_gate=720, pace_s=0.15, gap_crossings=400, synthetic=300, central_down_s=central_down_s, db_down_s=20,
                    broker_down_s=5, disk_full_s=15, converge_s=1200, minimum=minimum)
 
 
@@ -451,7 +451,7 @@ class Suite:
         details["edge_disk_full"] = self._disk_full()
         killer.join(600)
         playing = [g for g in self.gates.values() if g.count and g.child is not None]
-        if self.sizes.pace_s == 0:  # the full form: let the gates play on until enough crossings
+        if self.sizes.minimum:  # the full form: let the gates play on until enough crossings
             wait_until(lambda: sum(g.journalled for g in playing) >= self.sizes.minimum or
                        not any(g.child.alive for g in playing), 1800, 1.0)
         for g in playing:
