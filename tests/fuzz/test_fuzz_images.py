@@ -2,8 +2,8 @@
 for the back office's captures, and the file reader of ``autogate face``. Corrupt, truncated or
 mutated JPEG and PNG files must be refused with the module's own error, never crash the caller.
 
-Images whose header claims a huge size are issue 18 item 8 (owned by ingestsafe): those are
-pinned by a strict xfail below, so they flip when that fix merges.
+It also covers the gate's own loader (``edge.imageload``), which refuses an image by its
+header before decoding it. Images whose header claims a huge size were issue 18 item 8.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from central.cases.biometrics import CaseRefused, _decode
 from central.cctv.faces import PhotoRejected, decode_photo
 from edge.face.cli import read_image
 from edge.face.errors import BadImage
+from edge.imageload import FACE_LIMITS, FingerprintImageLimits, ImageRefused, decode_image
 
 
 def _encoded(ext: str, seed: int) -> bytes:
@@ -78,8 +79,22 @@ def test_face_cli_reader_refuses_corrupt_files_cleanly(tmp_path_factory, data: b
         pass
 
 
-@pytest.mark.xfail(strict=True, raises=cv2.error, reason="issue 18 item 8, owned by ingestsafe: a PNG "
-                   "claiming 60,000 x 60,000 pixels makes cv2 raise cv2.error instead of a clear refusal")
 def test_a_png_claiming_a_huge_size_is_refused_cleanly() -> None:
+    """Issue 18 item 8 (fixed by ingestsafe): cv2 raised cv2.error for it."""
     with pytest.raises(PhotoRejected):
         decode_photo(_png_claiming(60_000, 60_000))
+    with pytest.raises(ImageRefused):
+        decode_image(_png_claiming(60_000, 60_000), limits=FACE_LIMITS)
+
+
+@fuzz(80)
+@given(images, st.integers(1, 70_000), st.integers(1, 70_000))
+def test_the_gates_image_loader_refuses_by_header_or_decodes(data: bytes, width: int, height: int) -> None:
+    """edge.imageload: corrupt files and headers claiming any size are ImageRefused, never cv2.error."""
+    for candidate in (data, _png_claiming(width, height)):
+        for limits in (FACE_LIMITS, FingerprintImageLimits()):
+            try:
+                image = decode_image(candidate, limits=limits)
+            except ImageRefused:
+                continue
+            assert image.size > 0
