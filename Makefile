@@ -10,8 +10,10 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # make load: gates through the broker into central's ingest workers (bench/central/load.py --help)
 LOAD_ARGS ?= --gates 50 --events 200 --workers 2 --consoles 5 --mqtt 127.0.0.1:1883
+CHAOS_ARGS ?=
+FUZZ_EXAMPLES ?= 2000
 
-.PHONY: install models system-deps test demo bench load clean help
+.PHONY: install models system-deps test demo bench load chaos fuzz clean help
 
 help:
 	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
@@ -24,6 +26,9 @@ help:
 	@echo "make bench BENCH_ARGS=--quick   ... their short forms only; see bench/README.md"
 	@echo "make load            50 gates x 200 events through Mosquitto (1883) into 2 ingest workers on PostgreSQL; one JSON line"
 	@echo "make load LOAD_ARGS='--rate 1000 ...'   ... paced, or any other bench/central/load.py options"
+	@echo "make chaos           the chaos suite: real broker, central and gates under faults, >= 5,000 crossings; one JSON line"
+	@echo "make chaos CHAOS_ARGS='--short --stack services'   ... the short form on Mosquitto + PostgreSQL only"
+	@echo "make fuzz            the fuzzers (decoders, MRZ, serial, images, every route x role) with many more examples"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "autogate needs Python 3.11 or newer")'
@@ -63,6 +68,16 @@ bench: install models
 
 load: install
 	$(PY) -m bench.central.load $(LOAD_ARGS)
+
+# Faults against real processes (see DEVELOPERS.md, "Chaos suite"); needs Mosquitto, PostgreSQL
+# and root (for the tmpfs of the full-disk scenario). Exit status 1 when anything was lost.
+chaos: install
+	$(PY) -m chaos $(CHAOS_ARGS)
+
+# The fuzzers of tests/fuzz with AUTOGATE_FUZZ_EXAMPLES random examples per property (make test
+# runs them with few, derandomized examples). Failures are kept in .hypothesis/ and replay first.
+fuzz: install
+	AUTOGATE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz --timeout 3600 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info

@@ -8,7 +8,7 @@ central's signing key, so no deployment runs on a default secret.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -16,6 +16,9 @@ from central.cases.settings import OfficeSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -36,7 +39,23 @@ class MqttSettings(BaseModel):
     )
     tls: bool = Field(False, description="connect with TLS")
     ca_file: Path | None = Field(None, description="CA bundle for TLS (system CAs when unset)")
+    cert_file: Path | None = Field(None, description="central's client certificate for mutual TLS, PEM")
+    key_file: Path | None = Field(None, description="private key of cert_file, PEM")
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive")
+
+
+def apply_tls(client: mqtt.Client, settings: MqttSettings) -> None:
+    """Set TLS on a paho client from *settings* (ingest, command publisher and watchlist CLI alike)."""
+    if not settings.tls:
+        return
+    import ssl
+
+    client.tls_set(
+        ca_certs=str(settings.ca_file) if settings.ca_file else None,
+        certfile=str(settings.cert_file) if settings.cert_file else None,
+        keyfile=str(settings.key_file) if settings.key_file else None,
+        tls_version=ssl.PROTOCOL_TLS_CLIENT,
+    )
 
 
 class HttpSettings(BaseModel):

@@ -84,3 +84,20 @@ def gate_acl(gate_id: str) -> str:
             "",
         ]
     )
+
+
+def central_acl(username: str) -> str:
+    """Mosquitto ``acl_file`` stanza for central's broker user: it reads every gate's events,
+    state and health, sends every gate's commands, and publishes the watchlists and CCTV lists."""
+    return "\n".join(
+        [
+            f"user {username}",
+            f"topic read {all_gates('events')}",
+            f"topic read {all_gates('state')}",
+            f"topic read {all_gates('health')}",
+            f"topic write {all_gates('commands')}",
+            f"topic readwrite {ROOT}/watchlist/#",
+            f"topic readwrite {ROOT}/cctv/#",
+            "",
+        ]
+    )

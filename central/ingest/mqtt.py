@@ -9,7 +9,6 @@ whose PUBACK we never sent. The same client publishes signed commands to gates.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from central.db import Database
 from central.errors import CommandNotSent
 from central.ingest.metrics import IngestMetrics
 from central.ingest.worker import Delivery, IngestWorker
-from central.settings import CentralSettings, MqttSettings
+from central.settings import CentralSettings, MqttSettings, apply_tls
 from protocol.cctv import all_cameras
 from protocol.topics import all_gates
 
@@ -58,8 +57,7 @@ def build_client(settings: MqttSettings) -> mqtt.Client:
     if settings.username:
         password = settings.password.get_secret_value() if settings.password else None
         client.username_pw_set(settings.username, password)
-    if settings.tls:
-        client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    apply_tls(client, settings)
     client.reconnect_delay_set(1, 60)
     client.enable_logger(logging.getLogger("central.ingest.paho"))
     return client

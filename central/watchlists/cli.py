@@ -136,18 +136,18 @@ def _publish(settings: CentralSettings, database: Database, publish: publisher.P
 
 def _connect(settings: CentralSettings, timeout_s: float = 10.0):  # type: ignore[no-untyped-def]
     """A short-lived paho client of its own id, so the ingest worker's session is left alone."""
-    import ssl
     import threading
 
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from central.settings import apply_tls
+
     mq = settings.mqtt
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{mq.client_id}-watchlist"[:64], clean_session=True)
     if mq.username:
         client.username_pw_set(mq.username, mq.password.get_secret_value() if mq.password else None)
-    if mq.tls:
-        client.tls_set(ca_certs=str(mq.ca_file) if mq.ca_file else None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    apply_tls(client, mq)
     connected = threading.Event()
     client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
     try:

@@ -57,6 +57,7 @@ from edge.hardware.base import GateHardware, HardwareEvent, HardwareEventKind
 from edge.hardware.clock import Cancellable, Scheduler
 from edge.hardware.errors import HardwareError
 from edge.link.base import GateLink
+from edge.link.errors import OutboxError
 from protocol.messages import BiometricResult, Command, CommandAck, FaceEvidence, TravelerDocument
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class GateRuntime:
         self.ended_count = 0  # transactions ended since start
         self.last_outcome: str | None = None
         self.engine_failures = 0  # recognition steps that raised (counted, failed closed)
+        self._records_failing = False  # the outbox refused a record (disk full) and none succeeded since
         self.decisions: collections.deque[Decision] = collections.deque(maxlen=1000)
         self._queue: collections.deque[GateInput | _StepOutcome] = collections.deque()
         self._request_tokens = itertools.count(1)
@@ -366,10 +368,26 @@ class GateRuntime:
         for effect in decision.effects:
             try:
                 self._perform_one(effect)
+                if isinstance(effect, fx.Publish):
+                    self._records_failing = False
             except HardwareError as exc:
                 # The machine's picture of the doors was wrong, or a device failed: fault.
                 log.error("gate %s: hardware refused %s: %s", self.gate_id, effect, exc)
                 self._queue.append(FaultInput(True, None, str(exc)[:200]))
+            except OutboxError as exc:
+                # The gate cannot keep its records (a full disk): nothing after the record may
+                # happen (an exit door must not open for a crossing nobody will know of). Fault,
+                # so the doors stop and an officer resets the gate once the disk has room.
+                # One fault per outage: the fault's own events cannot be recorded either.
+                if not self._records_failing:
+                    self._records_failing = True
+                    log.error("gate %s: cannot record %s, gate goes to fault: %s", self.gate_id,
+                              type(getattr(effect, "payload", effect)).__name__, exc)
+                    self._queue.append(FaultInput(True, None, f"outbox: {exc}"[:200]))
+                    # Latched, not held: nothing tells the gate when the disk has room again, so
+                    # the officer's reset is the test (a record that still fails faults again).
+                    self._queue.append(FaultInput(False, None, "outbox: the officer may reset"))
+                return
 
     def _perform_one(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.ReleaseAll):

@@ -21,6 +21,7 @@ from edge.hardware.base import (
 from edge.hardware.clock import ManualScheduler
 from edge.hardware.errors import InterlockViolation
 from edge.link.base import MemoryLink
+from edge.link.errors import OutboxError
 from protocol.messages import Command, CommandAction, GateState
 from simulators.scenarios import SIM_TODAY, SimWorld
 
@@ -180,6 +181,33 @@ def test_interlock_refusal_becomes_a_fault_not_a_crash() -> None:
     assert runtime.state == "fault"
     hw._emit(HardwareEventKind.EMERGENCY, detail="fire")
     assert runtime.state == "emergency" and hw.released == 1
+
+
+def test_a_full_outbox_is_a_fault_not_a_crash_and_nobody_crosses_unrecorded() -> None:
+    """A gate that cannot keep its records (a full disk: OutboxError) stops taking travelers: it
+    neither raises into the thread that fed it nor opens a door it could not record, and an
+    officer's reset brings it back once the disk has room. Found by the chaos suite's full-disk
+    scenario, where the gate stalled for good after the first failed append."""
+    world = SimWorld()
+    record = world.link.publish_event
+    disk_full = [True]
+
+    def publish_event(payload) -> None:  # type: ignore[no-untyped-def]
+        if disk_full[0]:
+            raise OutboxError("outbox: append failed: database or disk is full")
+        record(payload)
+
+    world.link.publish_event = publish_event  # type: ignore[method-assign]
+    world.runtime.present_document(world.traveler().presented())
+    world.driver.advance(5.0)
+    assert world.runtime.state == "fault"
+    assert world.hardware.door_positions == {"entry": "closed", "exit": "closed"}
+    assert world.crossings == []
+    disk_full[0] = False
+    assert command(world, "reset", reason="disk freed").accepted  # type: ignore[attr-defined]
+    assert command(world, "back_in_service").accepted  # type: ignore[attr-defined]
+    assert world.driver.run_traveler(world.traveler()) == "crossed"
+    assert len(world.crossings) == 1
 
 
 def test_stop_cancels_timers_and_refuses_input() -> None:

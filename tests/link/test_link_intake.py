@@ -114,3 +114,37 @@ def test_watchlist_notice_of_any_age_is_accepted_but_must_be_signed(central: Key
         intake.verify_notice(sealed(notice, generate_keypair()), now_ms=NOW)
     with pytest.raises(UnexpectedPayload):
         intake.verify_notice(sealed(command(), central), now_ms=NOW)
+
+
+@pytest.mark.parametrize("skew_ms", [-3_600_000, 90_000, 600_000])
+def test_resend_request_is_accepted_once_whatever_the_gates_clock(central: KeyPair, skew_ms: int) -> None:
+    """A gate whose clock is off refused central's resend_events as expired or from the future,
+    so the events central was missing never came (the chaos suite's skewed-clock gates lost
+    crossings). Resending is harmless (central drops what it has by message id): accepted once."""
+    intake = CommandIntake(GATE, central.public)
+    resend = Command(command_id="r1", gate_id=GATE, action=CommandAction.RESEND_EVENTS, issued_by="system",
+                     expires_at_ms=NOW + 30_000, from_seq=1, to_seq=5)
+    data = seal(resend, sender="central", key=central, seq=0, now_ms=NOW)
+    assert intake.verify_command(data, now_ms=NOW + skew_ms).command_id == "r1"
+    with pytest.raises(ReplayedMessage):
+        intake.verify_command(data, now_ms=NOW + skew_ms)
+
+
+@pytest.mark.parametrize("skew_ms", [-3_600_000, 90_000])
+def test_other_commands_still_need_the_clock(central: KeyPair, skew_ms: int) -> None:
+    intake = CommandIntake(GATE, central.public)
+    data = seal(command(), sender="central", key=central, seq=0, now_ms=NOW)
+    with pytest.raises(ExpiredMessage):
+        intake.verify_command(data, now_ms=NOW + skew_ms)
+
+
+def test_a_forged_resend_request_is_refused_at_any_time(central: KeyPair) -> None:
+    intake = CommandIntake(GATE, central.public)
+    resend = Command(command_id="r2", gate_id=GATE, action=CommandAction.RESEND_EVENTS, issued_by="system",
+                     expires_at_ms=NOW + 30_000, from_seq=1, to_seq=5)
+    with pytest.raises(ForgedMessage):
+        intake.verify_command(seal(resend, sender="central", key=generate_keypair(), seq=0, now_ms=NOW),
+                              now_ms=NOW + 3_600_000)
+    with pytest.raises(MisroutedCommand):
+        intake.verify_command(seal(resend.model_copy(update={"gate_id": "G2"}), sender="central", key=central,
+                                   seq=0, now_ms=NOW), now_ms=NOW + 3_600_000)
