@@ -155,11 +155,13 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    from central.buses import build_bus, close_bus
     from central.ingest.mqtt import IngestService
 
     database = _database(settings)
     database.migrate()
-    service = IngestService(settings, database)
+    bus = build_bus(settings)  # notices reach the consoles of the web processes
+    service = IngestService(settings, database, bus=bus)
     stop = threading.Event()
     _stop_on_signals(stop)
     service.start()
@@ -167,6 +169,7 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         service.stop()
+        close_bus(bus)
         database.dispose()
     return 0
 
@@ -185,9 +188,15 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from central.enrolments.views import init_app as init_enrolments
     from central.watchlists.views import init_app as init_watchlists
 
+    from central.buses import build_bus, close_bus, start_bus
+
     database = _database(settings)
     database.migrate()
-    service = IngestService(settings, database) if settings.ingest_enabled else None
+    # LocalBus on SQLite; LISTEN/NOTIFY on PostgreSQL, so a separate ingest process (or another
+    # serve) reaches this process's consoles too.
+    bus = build_bus(settings)
+    start_bus(bus)
+    service = IngestService(settings, database, bus=bus) if settings.ingest_enabled else None
 
     def publish_watchlist(topic: str, payload: bytes, retain: bool) -> None:
         assert service is not None
@@ -198,6 +207,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         database=database,
         central_key=load_central_key(settings),
         publisher=service,
+        bus=bus,
         metrics=service.metrics if service else None,
         ingest_health=(lambda: service.is_healthy) if service else None,
         extensions=[
@@ -241,6 +251,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
             gap_resolver.close()
         if service is not None:
             service.stop()
+        close_bus(bus)
         thread.join(10)
         database.dispose()
     return 0

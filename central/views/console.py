@@ -34,7 +34,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 POLL_INTERVAL_MS = 2000
 # With the stream open the page still re-reads everything now and then, to heal a lost notice.
 STREAM_RESYNC_MS = 30000
-HEARTBEAT_S = 15.0  # a comment line, so a vanished browser is noticed and its thread freed
+# A comment line, so a vanished browser is noticed (its next write fails) and its slot freed.
+HEARTBEAT_S = 5.0
 # Each open stream holds one web server thread: end it now and then, EventSource reconnects.
 STREAM_MAX_S = 300.0
 RECONNECT_MS = 2000
@@ -174,6 +175,13 @@ def stream() -> Response:
     """Server-sent events: ``alert``, ``gate`` and ``crossing``, each a JSON object."""
     from central.app import EXT_BUS, EXT_CLOCK
 
+    from central import streams
+
+    # Under waitress each open stream holds a thread: past the limit, a 503 the page answers by
+    # polling (and retrying the stream later), so /healthz and pages always find a thread.
+    release = streams.slots().take()
+    if release is None:
+        return streams.refuse()
     bus: EventBus = extension(EXT_BUS)
     clock = extension(EXT_CLOCK)
     subscription = bus.subscribe()
@@ -182,6 +190,7 @@ def stream() -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a reverse proxy must not hold the frames back
     response.call_on_close(subscription.close)  # also when the body was never iterated
+    response.call_on_close(release)
     log.info("console stream opened by %s", actor().username)
     return response
 
