@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from central.models import Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
+from central.models import ENDED_EVENT_SQL, Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
 from central.timefmt import WIB
 
 
@@ -119,26 +119,22 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def _ended_transactions(session: Session, start: datetime, end: datetime) -> list[tuple[str, str]]:
-    """(gate, outcome) of every ``transaction_ended`` event the gates sent in [start, end)."""
-    rows = session.execute(
-        select(GateMessage.gate_id, GateMessage.payload).where(
-            GateMessage.kind == "gate_event",
-            GateMessage.sent_at >= start,
-            GateMessage.sent_at < end,
-        )
-    ).all()
-    out: list[tuple[str, str]] = []
-    for gate_id, payload in rows:
-        if not isinstance(payload, dict) or payload.get("event") != "transaction_ended":
-            continue
-        details = payload.get("details") or {}
-        out.append(
-            (
-                str(gate_id),
-                str(details.get("outcome") or payload.get("reason") or "unknown"),
-            )
-        )
-    return out
+    """(gate, outcome) of every ``transaction_ended`` event the gates sent in [start, end).
+
+    One event in a dozen per traveller: the filter is the partial index's own predicate
+    (``ENDED_EVENT_SQL``), so the database reads those rows only, and only the two fields the
+    report needs leave it (reading and decoding every event's payload took seconds a week)."""
+    dialect = session.get_bind().dialect.name
+    ended = ENDED_EVENT_SQL.get(dialect)
+    outcome = GateMessage.payload[("details", "outcome")].as_string()
+    reason = GateMessage.payload[("reason",)].as_string()
+    query = select(GateMessage.gate_id, outcome, reason).where(GateMessage.sent_at >= start, GateMessage.sent_at < end)
+    if ended is not None:
+        query = query.where(text(ended))
+    else:  # another engine: the portable spelling, without the index
+        query = query.where(GateMessage.kind == "gate_event",
+                            GateMessage.payload[("event",)].as_string() == "transaction_ended")
+    return [(str(gate_id), str(out or why or "unknown")) for gate_id, out, why in session.execute(query)]
 
 
 def travellers_held(session: Session, start: datetime, end: datetime) -> int:
