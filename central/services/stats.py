@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from central.models import ENDED_EVENT_SQL, Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
@@ -118,22 +118,26 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
-def _ended_transactions(session: Session, start: datetime, end: datetime) -> list[tuple[str, str]]:
-    """(gate, outcome) of every ``transaction_ended`` event the gates sent in [start, end).
+def ended_query(dialect: str, start: datetime, end: datetime) -> Select[Any]:
+    """(gate, outcome, reason) of the ``transaction_ended`` events sent in [start, end).
 
     One event in a dozen per traveller: the filter is the partial index's own predicate
-    (``ENDED_EVENT_SQL``), so the database reads those rows only, and only the two fields the
-    report needs leave it (reading and decoding every event's payload took seconds a week)."""
-    dialect = session.get_bind().dialect.name
-    ended = ENDED_EVENT_SQL.get(dialect)
+    (``ENDED_EVENT_SQL``), so the database reads those rows only, and only the fields the report
+    needs leave it (reading and decoding every event's payload took seconds for a week)."""
     outcome = GateMessage.payload[("details", "outcome")].as_string()
     reason = GateMessage.payload[("reason",)].as_string()
     query = select(GateMessage.gate_id, outcome, reason).where(GateMessage.sent_at >= start, GateMessage.sent_at < end)
+    ended = ENDED_EVENT_SQL.get(dialect)
     if ended is not None:
-        query = query.where(text(ended))
-    else:  # another engine: the portable spelling, without the index
-        query = query.where(GateMessage.kind == "gate_event",
-                            GateMessage.payload[("event",)].as_string() == "transaction_ended")
+        return query.where(text(ended))
+    # Another engine: the portable spelling, without the index.
+    return query.where(GateMessage.kind == "gate_event",
+                       GateMessage.payload[("event",)].as_string() == "transaction_ended")
+
+
+def _ended_transactions(session: Session, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """(gate, outcome) of every ``transaction_ended`` event the gates sent in [start, end)."""
+    query = ended_query(session.get_bind().dialect.name, start, end)
     return [(str(gate_id), str(out or why or "unknown")) for gate_id, out, why in session.execute(query)]
 
 
