@@ -227,7 +227,8 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     gap_resolver = (
         GapResolver(database, key=app.extensions[EXT_KEY], publisher=service) if service else None
     )
-    server = http_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads)
+    server = http_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads,
+                         connection_limit=settings.http.connection_limit)
     stop = threading.Event()
     _stop_on_signals(stop)
     if service is not None:

@@ -49,6 +49,9 @@ class HttpSettings(BaseModel):
     # Each open console stream holds a waitress thread while it waits for the next notice, so
     # streams get at most max_streams of them and pages keep the rest (central/streams.py).
     threads: int = Field(16, ge=2, le=256, description="waitress worker threads")
+    # waitress stops accepting past its connection limit (its default: 100), and every open
+    # stream and idle keep-alive browser connection counts: a console hall needs more.
+    connection_limit: int = Field(1000, ge=10, le=100_000, description="waitress: open connections at most")
     max_streams: int | None = Field(
         None, ge=0, le=100_000,
         description="open console streams per process (waitress default: half the threads; gunicorn gevent: 1000); "

@@ -112,6 +112,7 @@ class EventStream:
             self.status = response.status
             if response.status != 200:
                 response.read()
+                self._conn.close()  # as a browser's EventSource does after a refusal
                 return
             name, data = "message", ""
             while True:
