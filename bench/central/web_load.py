@@ -152,8 +152,8 @@ def _wait_healthy(port: int, proc: subprocess.Popen, timeout_s: float = 90) -> N
 
 
 def _user_loop(user: ConsoleUser, until: float, think_s: float, rng: random.Random,
-               out: dict[str, list[float]], errors: list[str], lock: threading.Lock) -> None:
-    names = [p for p in PAGE_MIX for _ in range(p[2])]
+               out: dict[str, list[float]], errors: list[str], lock: threading.Lock, skip: frozenset[str]) -> None:
+    names = [p for p in PAGE_MIX for _ in range(p[2]) if p[0] not in skip]
     while time.monotonic() < until:
         name, path, _w = rng.choice(names)
         try:
@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think-s", type=float, default=1.0)
     parser.add_argument("--healthz", type=int, default=300, help="/healthz requests with the streams open")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--skip", nargs="*", default=[], choices=[p[0] for p in PAGE_MIX],
+                        help="pages left out of the mix (to see what one page costs the others)")
     args = parser.parse_args(argv)
     prefix = f"central.web.{args.server}"
 
@@ -224,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         errors: list[str] = []
         lock = threading.Lock()
         until = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=_user_loop, args=(u, until, args.think_s, random.Random(i), out, errors, lock))
+        threads = [threading.Thread(target=_user_loop, args=(u, until, args.think_s, random.Random(i), out, errors, lock,
+                                                         frozenset(args.skip)))
                    for i, u in enumerate(users)]
         for t in threads:
             t.start()
@@ -232,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             t.join()
         every = [ms for values in out.values() for ms in values]
         for name, _path, _w in PAGE_MIX:
+            if name in args.skip:
+                continue
             values = out.get(name, [])
             print(f"  {name:18} n={len(values):5} p50 {percentile(values, 0.5) or 0:7.1f} ms  "
                   f"p99 {percentile(values, 0.99) or 0:7.1f} ms", file=sys.stderr)
@@ -240,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                  streams_open=open_streams)
         emit(f"{prefix}.pages_p50_ms", round(percentile(every, 0.5), 1), "ms", requests=len(every), users=args.users)
         emit(f"{prefix}.pages_p99_ms", round(percentile(every, 0.99), 1), "ms", requests=len(every), users=args.users,
+             skipped=args.skip,
              errors=len(errors), think_s=args.think_s, seconds=args.seconds, streams_open=open_streams)
         print(f"pages: {len(every)} requests, p50 {percentile(every, 0.5):.1f} ms, p99 {percentile(every, 0.99):.1f} ms, "
               f"{len(errors)} errors {sorted(set(errors))[:5]}", file=sys.stderr)
