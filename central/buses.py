@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import ssl
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 30.0
+OUTBOX_SIZE = 10_000  # notices waiting to be sent; past it they are counted lost
+BATCH_MAX = 500  # notices sent in one round trip at most
+PAYLOAD_MAX = 7_000  # bytes of one NOTIFY payload (PostgreSQL's limit is 8,000)
 
 
 def encode_notice(notice: Notice) -> str:
@@ -45,11 +50,36 @@ def encode_notice(notice: Notice) -> str:
                       separators=(",", ":"))
 
 
+def encode_batch(notices: list[Notice]) -> str:
+    """Several notices in one payload (a JSON array), in order."""
+    return "[" + ",".join(encode_notice(n) for n in notices) + "]"
+
+
+def decode_payload(payload: str | bytes) -> list[Notice]:
+    """The notices in a payload: one notice, or a batch (:func:`encode_batch`); what is not a
+    notice is dropped and logged."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        log.warning("bus: dropped a payload that is not a notice (%s)", type(exc).__name__)
+        return []
+    items = data if isinstance(data, list) else [data]
+    return [n for n in (_notice_from(item) for item in items) if n is not None]
+
+
 def decode_notice(payload: str | bytes) -> Notice | None:
     """The notice in *payload*, or None (logged) for anything that is not one: the bus is a
     channel or topic that something else could write to, and a listener must survive it."""
     try:
         data = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        log.warning("bus: dropped a payload that is not a notice (%s)", type(exc).__name__)
+        return None
+    return _notice_from(data)
+
+
+def _notice_from(data: object) -> Notice | None:
+    try:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         gate_id, channel, message_id, outcome = data["g"], data["c"], data.get("m"), data.get("o", "")
@@ -127,8 +157,7 @@ class RelayBus:
         self._close_publisher()
 
     def _deliver(self, payload: str | bytes) -> None:
-        notice = decode_notice(payload)
-        if notice is not None:
+        for notice in decode_payload(payload):
             self.heard += 1
             self._local.publish(notice)
 
@@ -167,24 +196,81 @@ class PostgresBus(RelayBus):
         self._connect_timeout_s = connect_timeout_s
         self._publish_lock = threading.Lock()
         self._publish_conn: Any = None
+        self._outbox: queue.Queue[Notice] = queue.Queue(OUTBOX_SIZE)
+        self._sender: threading.Thread | None = None
 
     def publish(self, notice: Notice) -> None:
+        """Queue the notice; a sender thread sends what has queued up in one round trip, so ingest
+        at thousands of messages a second never waits on NOTIFY (nor on a reconnect)."""
+        self._start_sender()
+        try:
+            self._outbox.put_nowait(notice)
+        except queue.Full:
+            self.lost += 1
+            log.warning("bus postgres: %d notices waiting; notice for %s dropped", OUTBOX_SIZE, notice.gate_id)
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every queued notice was sent (or counted lost); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self._outbox.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._outbox.unfinished_tasks
+
+    def _start_sender(self) -> None:
+        if self._sender is None:
+            with self._start_lock:
+                if self._sender is None:
+                    self._sender = threading.Thread(target=self._run_sender, name="bus-postgres-send", daemon=True)
+                    self._sender.start()
+
+    def _run_sender(self) -> None:
+        while True:
+            try:
+                first = self._outbox.get(timeout=0.5)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return
+                continue
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._send(batch)
+            finally:
+                for _ in batch:
+                    self._outbox.task_done()
+
+    def _send(self, batch: list[Notice]) -> None:
         import psycopg
 
-        payload = encode_notice(notice)
+        # NOTIFY payloads stop at 8,000 bytes: chunks well below, all in one statement.
+        chunks: list[str] = []
+        current: list[Notice] = []
+        for notice in batch:
+            current.append(notice)
+            if len(encode_batch(current)) > PAYLOAD_MAX:
+                current.pop()
+                chunks.append(encode_batch(current))
+                current = [notice]
+        chunks.append(encode_batch(current))
+        statement = "SELECT " + ", ".join(["pg_notify(%s, %s)"] * len(chunks))
+        params = [value for chunk in chunks for value in (self._channel, chunk)]
         with self._publish_lock:
-            for attempt in (1, 2):  # a connection dropped since the last notice gets one fresh try
+            for attempt in (1, 2):  # a connection dropped since the last batch gets one fresh try
                 try:
                     if self._publish_conn is None or self._publish_conn.closed:
                         self._publish_conn = psycopg.connect(
                             self._conninfo, autocommit=True, connect_timeout=self._connect_timeout_s)
-                    self._publish_conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+                    self._publish_conn.execute(statement, params)
                     return
                 except psycopg.Error as exc:
                     self._drop_publish_conn()
                     if attempt == 2:
-                        self.lost += 1
-                        log.warning("bus postgres: notice for %s not sent (%s)", notice.gate_id, type(exc).__name__)
+                        self.lost += len(batch)
+                        log.warning("bus postgres: %d notices not sent (%s)", len(batch), type(exc).__name__)
 
     def _drop_publish_conn(self) -> None:
         conn, self._publish_conn = self._publish_conn, None
@@ -195,6 +281,10 @@ class PostgresBus(RelayBus):
                 pass
 
     def _close_publisher(self) -> None:
+        self.flush()  # what ingest committed before the stop still reaches the consoles
+        sender = self._sender
+        if sender is not None:
+            sender.join(2.0)
         with self._publish_lock:
             self._drop_publish_conn()
 
