@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--no-hnsw", action="store_true", help="skip HNSW (its build is the slow part)")
+    parser.add_argument("--no-ivf", action="store_true", help="skip IVF")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--keep", type=Path, help="write the index files here (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     probes_path = folder / "probes.npy"
     np.save(probes_path, probes)
-    for kind in ("ivf", *(() if args.no_hnsw else ("hnsw",))):
+    for kind in (*(() if args.no_ivf else ("ivf",)), *(() if args.no_hnsw else ("hnsw",))):
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         index, build_s = build(kind, gallery)
         path = folder / f"faces-v1.{kind}.faiss"
