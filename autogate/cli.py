@@ -25,20 +25,34 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sop": ("central.workflows.cli", "list and show the SOP workflow definitions (steps, positions, standards)"),
     "enrolment": ("central.enrolments.cli", "import, withdraw and show document enrolments (biometric templates)"),
     "keys": ("protocol.keys_cli", "generate gate and central signing keys"),
+    "audit": ("central.audit_cli", "verify the hash chain of central's audit log (audit verify)"),
 }
 
 
 # Subcommands of a group that belong to another module: `autogate watchlist screen` is the gate's
-# pure screening engine, `autogate watchlist import` changes central's database.
-SPLIT_GROUPS: dict[tuple[str, str], str] = {
-    ("watchlist", "import"): "central.watchlists.cli",
-    ("watchlist", "publish"): "central.watchlists.cli",
-    ("watchlist", "versions"): "central.watchlists.cli",
-    ("watchlist", "check-stale"): "central.watchlists.cli",
-    ("watchlist", "faces"): "central.cctv.cli",
-    ("cctv", "add-camera"): "central.cctv.cli",
-    ("cctv", "cameras"): "central.cctv.cli",
+# pure screening engine, `autogate watchlist import` changes central's database. Edge modules may
+# not import central's, so the group's own parser cannot list these: `autogate <group> --help`
+# adds them from here (tests/cli/test_cli_help.py checks that no command is missing).
+SPLIT_GROUPS: dict[tuple[str, str], tuple[str, str]] = {
+    ("watchlist", "import"): ("central.watchlists.cli", "import a watchlist CSV into central's database (one new version)"),
+    ("watchlist", "publish"): ("central.watchlists.cli", "publish central's current watchlist to the gates"),
+    ("watchlist", "versions"): ("central.watchlists.cli", "list central's watchlist versions"),
+    ("watchlist", "check-stale"): ("central.watchlists.cli", "alert on gates that run an old watchlist"),
+    ("watchlist", "faces"): ("central.cctv.cli", "the face watchlist at central: import, publish, versions"),
+    ("cctv", "add-camera"): ("central.cctv.cli", "register a camera node at central (or rotate its key)"),
+    ("cctv", "cameras"): ("central.cctv.cli", "list camera nodes and their health"),
+    ("sop", "migrate-case"): ("central.cases.migrate_cli", "move an open case to another version of its SOP (audited)"),
 }
+
+_HELP = {"-h", "--help"}
+
+
+def _split_commands_help(group: str) -> str:
+    rows = [(sub, text) for (g, sub), (_, text) in SPLIT_GROUPS.items() if g == group]
+    width = max(len(sub) for sub, _ in rows)
+    lines = ["", "central's commands in this group (run with central's settings, AUTOGATE_CENTRAL_*):"]
+    lines += [f"  {sub.ljust(width)}  {text}" for sub, text in rows]
+    return "\n".join(lines)
 
 
 def _usage() -> str:
@@ -63,8 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     if group not in GROUPS:
         print(f"autogate: unknown command {group!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    target = SPLIT_GROUPS.get((group, args[1] if len(args) > 1 else ""), GROUPS[group][0])
-    module = importlib.import_module(target)
+    split = SPLIT_GROUPS.get((group, args[1] if len(args) > 1 else ""))
+    module = importlib.import_module(split[0] if split else GROUPS[group][0])
+    if any(g == group for g, _ in SPLIT_GROUPS) and (len(args) == 1 or args[1] in _HELP):
+        # The group's own help, then the commands other modules own.
+        try:
+            code = int(module.main(args[1:]) or 0)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+        print(_split_commands_help(group), file=sys.stdout if len(args) > 1 else sys.stderr)
+        return code
     return int(module.main(args[1:]) or 0)
 
 

@@ -12,7 +12,7 @@ from flask import Flask, request
 from werkzeug.wrappers import Response
 
 from central import csrf, db
-from central.errors import CommandNotSent, InvalidRequest, NotFound
+from central.errors import CommandNotSent, ConfigurationError, InvalidRequest, NotFound
 from central.events import EventBus, default_bus
 from central.ingest.metrics import IngestMetrics
 from central.roles import declared_roles, refuse
@@ -44,7 +44,11 @@ CONTENT_SECURITY_POLICY = (
 def load_central_key(settings: CentralSettings) -> KeyPair:
     if settings.central_key_file is not None:
         return KeyPair.load(settings.central_key_file)
-    key = generate_keypair()  # settings allow this only in demo mode
+    if not settings.demo_mode:
+        # A tool's settings may omit the key (load_settings(signing_key=False)): never sign with
+        # a throwaway key that no gate trusts.
+        raise ConfigurationError("AUTOGATE_CENTRAL_CENTRAL_KEY_FILE must be set unless demo_mode")
+    key = generate_keypair()
     log.warning("demo mode: central signing key generated for this run only (public %s)", key.public.b64)
     return key
 
@@ -56,7 +60,7 @@ def create_app(
     central_key: KeyPair | None = None,
     publisher: Publisher | None = None,
     metrics: IngestMetrics | None = None,
-    ingest_health: Callable[[], bool] | None = None,
+    ingest_health: Callable[[], bool | str] | None = None,
     clock: Callable[[], float] = time.time,
     extensions: Sequence[Callable[[Flask], None]] = (),
     bus: EventBus | None = None,
@@ -69,12 +73,13 @@ def create_app(
     app = Flask(__name__, instance_relative_config=False)
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     if secret is None:
-        secret = secrets.token_urlsafe(48)  # demo mode only (settings refuse otherwise)
+        if not settings.demo_mode:  # a tool's settings (CentralToolSettings) may lack the secret
+            raise ConfigurationError("AUTOGATE_CENTRAL_SECRET_KEY must be set (at least 32 characters) unless demo_mode")
+        secret = secrets.token_urlsafe(48)
     app.config.from_mapping(
         SECRET_KEY=secret,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         SESSION_COOKIE_NAME="autogate_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # one shift
         MAX_CONTENT_LENGTH=256 * 1024,
@@ -119,6 +124,10 @@ def create_app(
     app.register_error_handler(CommandNotSent, lambda exc: _error(503, "not_sent", str(exc)))
     for init_extension in extensions:
         init_extension(app)
+    from central.security import proxy, sessions
+
+    sessions.init_app(app, secure=settings.secure_cookies, hsts_max_age_s=settings.hsts_max_age_s)
+    proxy.init_app(app, settings.trusted_proxies, settings.proxy_hops)  # before lockout reads remote_addr
     return app
 
 

@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings("autogate central")
+    session_secret, signing_key = _SECRETS_USED.get(args.command, (True, True))
+    settings = load_settings("autogate central", session_secret=session_secret, signing_key=signing_key)
     if settings is None:
         return 2
     try:
@@ -209,7 +210,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         publisher=service,
         bus=bus,
         metrics=service.metrics if service else None,
-        ingest_health=(lambda: service.is_healthy) if service else None,
+        ingest_health=service.health if service else None,
         extensions=[
             lambda app: init_watchlists(app, publish=publish_watchlist if service else None),
             init_enrolments,
@@ -280,6 +281,17 @@ def close_http(server: Any, bus: EventBus) -> None:
     server.task_dispatcher.shutdown(timeout=5)
     server.close()
 
+
+# (web session secret, signing key) each command uses; a command not listed is asked for both.
+_SECRETS_USED: dict[str, tuple[bool, bool]] = {
+    "serve": (True, True),
+    "ingest": (False, False),
+    "init-db": (False, False),
+    "create-user": (False, False),
+    "add-gate": (False, False),
+    "stats": (False, False),
+    "public-key": (False, True),
+}
 
 _COMMANDS = {
     "serve": _serve,

@@ -27,6 +27,7 @@ EXTENSION = "autogate.db"
 # adds an index.
 ADOPTION: tuple[tuple[str, str], ...] = (
     ("0008_reports_bus", "gate_messages@ix_gate_messages_ended_at"),
+    ("0006_audit_chain_sessions", "audit_chain_head"),
     ("0005_cctv_face_watchlist", "cctv_cameras"),
     ("0004_shift_answers_resets", "alerts.answered_by_message_id"),
     ("0003_office_back_office", "position_holders"),

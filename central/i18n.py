@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, g, request, session
 from werkzeug.wrappers import Response
 
 from central.i18n_table import ENGLISH_LABELS, INDONESIAN
 from central.roles import public
+from central.security.redirects import redirect_back
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +66,13 @@ def strings_for(texts: Iterable[str], language: str) -> dict[str, str]:
     return {text: translate(text, language) for text in texts}
 
 
-def _safe_next(target: str | None) -> str:
-    # Only a local path: the toggle must not become an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("auth.index")
-
-
 @bp.route("/lang", methods=["POST"])
 @public  # a display preference only; it must also work on the login page
 def choose_language() -> Response:
     language = request.form.get("lang", "")
     if language in LANGUAGES:
         session[SESSION_KEY] = language
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect_back(request.form.get("next"))  # the toggle must not become an open redirect
 
 
 def init_app(app: Flask) -> None:

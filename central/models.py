@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    event,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -212,6 +214,9 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every session cookie carries the generation it was issued under; logout, a password change
+    # and disabling the account bump it, so cookies issued before stop working (server-side revocation).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEntry(Base):
@@ -227,6 +232,29 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[Json] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (central/services/audit_chain.py): position, the previous entry's hash and this
+    # entry's hash over its canonical content; a changed, removed or reordered entry breaks it.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row that says where the audit chain ends. Appending updates it first, which locks it
+    (a row lock on PostgreSQL, the write lock on SQLite): concurrent officers queue, never fork."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# create_all (tests, the demo) gets the head row the migration inserts, so appends only ever update it.
+event.listen(
+    AuditChainHead.__table__, "after_create",
+    DDL("INSERT INTO audit_chain_head (id, seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')"),
+)
 
 
 class CommandRecord(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from central.cases.settings import OfficeSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -132,42 +132,101 @@ class CentralSettings(BaseSettings):
     ingest_enabled: bool = Field(True, description="run the MQTT ingest worker inside `serve`")
     ingest_retry_initial_s: float = Field(0.5, gt=0, le=60, description="first back-off after a DB error")
     ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
+    ingest_stuck_after_s: float = Field(
+        60.0, gt=0, le=3600, description="one message in hand longer than this makes /healthz report ingest stuck"
+    )
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
-    session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
+    # Production is served over HTTPS (TLS ends at a reverse proxy, docs/central.md): cookies are
+    # Secure and HSTS is sent unless this is set false explicitly; demo mode runs on plain http.
+    session_cookie_secure: bool | None = Field(
+        None, description="send the session cookie over HTTPS only (default: true unless demo_mode)"
+    )
+    hsts_max_age_s: int = Field(
+        365 * 24 * 3600, ge=0, le=2 * 365 * 24 * 3600,
+        description="Strict-Transport-Security max-age while cookies are Secure (0: no header)",
+    )
     office: OfficeSettings = Field(default_factory=OfficeSettings, description="back-office workflows (central/cases)")
     login_max_failures: int = Field(5, ge=1, le=100, description="failed logins before a user is locked")
     login_lockout_s: int = Field(300, ge=1, le=86400, description="how long a locked user must wait")
     login_ip_max_failures: int = Field(
         20, ge=1, le=10000, description="failed logins from one address per lockout window"
     )
+    # Behind a reverse proxy every request comes from the proxy: without these, lockout by address
+    # would lock everyone out together. Forwarded headers from any other peer are ignored.
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed",
+    )
+    proxy_hops: int = Field(1, ge=1, le=5, description="how many trusted proxies stand in front of central")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an address or network") from exc
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies are Secure (and HSTS sent): the explicit setting, else not in demo mode."""
+        return (not self.demo_mode) if self.session_cookie_secure is None else self.session_cookie_secure
+
+    def missing_secrets(self, *, session_secret: bool = True, signing_key: bool = True) -> list[str]:
+        """What a non-demo process lacks of the secrets it will use: the web session secret
+        (``serve``), central's signing key file (anything that signs: commands, publishing)."""
+        if self.demo_mode:
+            return []
+        problems = []
+        if session_secret and (self.secret_key is None or len(self.secret_key.get_secret_value()) < 32):
+            problems.append("AUTOGATE_CENTRAL_SECRET_KEY must be set (at least 32 characters) unless demo_mode")
+        if signing_key and self.central_key_file is None:
+            problems.append("AUTOGATE_CENTRAL_CENTRAL_KEY_FILE must be set unless demo_mode")
+        return problems
 
     @model_validator(mode="after")
     def _no_default_secrets(self) -> CentralSettings:
         if self.bus.kind == "postgres" and not self.database_url.startswith("postgresql"):
             raise ConfigurationError("bus kind postgres needs a PostgreSQL database_url")
-        if self.demo_mode:
-            return self
-        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
-            raise ConfigurationError(
-                "AUTOGATE_CENTRAL_SECRET_KEY must be set (at least 32 characters) unless demo_mode"
-            )
-        if self.central_key_file is None:
-            raise ConfigurationError("AUTOGATE_CENTRAL_CENTRAL_KEY_FILE must be set unless demo_mode")
+        problems = self.missing_secrets()
+        if problems:
+            raise ConfigurationError(problems[0])
         return self
 
 
-def load_settings(prog: str) -> CentralSettings | None:
+class CentralToolSettings(CentralSettings):
+    """Central's settings for a command-line tool that may not need every secret (``autogate
+    watchlist import`` touches only the database). Built only by :func:`load_settings`, which
+    then checks the secrets that the command says it uses."""
+
+    @model_validator(mode="after")
+    def _no_default_secrets(self) -> CentralToolSettings:
+        return self
+
+
+def load_settings(prog: str, *, session_secret: bool = True, signing_key: bool = True) -> CentralSettings | None:
     """Settings for a command-line entry point; on refusal, say why on stderr and return None.
 
-    Only the error messages are printed, never the input: it may hold a database password.
+    A command asks only for the secrets it uses: ``session_secret`` (serving the web UI) and
+    ``signing_key`` (signing anything for gates). Only the error messages are printed, never the
+    input: it may hold a database password.
     """
     import sys
 
     from pydantic import ValidationError
 
     try:
-        return CentralSettings()
+        settings = CentralSettings() if session_secret and signing_key else CentralToolSettings()
     except ValidationError as exc:
         problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         print(f"{prog}: configuration refused:\n{problems}", file=sys.stderr)
         return None
+    missing = settings.missing_secrets(session_secret=session_secret, signing_key=signing_key)
+    if missing:
+        print(f"{prog}: configuration refused:\n" + "\n".join(f"  settings: {m}" for m in missing), file=sys.stderr)
+        return None
+    return settings

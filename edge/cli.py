@@ -268,7 +268,7 @@ def _start_stations(settings: Any, runtime: Any, stack: ExitStack) -> None:
     if cfg.camera:
         camera = OpenCvCamera(cfg.camera)
         stack.callback(camera.close)
-    stations = Stations(runtime, reader=reader, sensor=sensor, camera=camera, burst_frames=cfg.face_burst_frames,
+    stations = Stations(runtime, reader=reader, sensor=sensor, camera=camera, images=settings.images, burst_frames=cfg.face_burst_frames,
                         burst_s=cfg.face_burst_s).start()
     stack.callback(stations.close)
     log.info("gate_id=%s stations: passport reader %s, fingerprint sensor %s, camera %s", settings.gate_id,

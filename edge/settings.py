@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from edge.hardware.gpio.config import DEFAULT_PIN_MAP, GpioPinMap
+from edge.imageload import ImageSettings
 from edge.mrz.checks import DocumentPolicy
 from protocol.keys import PublicKey
 from protocol.messages import Direction, GateId
@@ -208,6 +209,9 @@ class EdgeSettings(BaseSettings):
         default_factory=TravelerSimulationSettings, description="demo traveler generator"
     )
     biometrics: BiometricSettings = Field(default_factory=BiometricSettings, description="1:1 verification")
+    images: ImageSettings = Field(
+        default_factory=ImageSettings, description="largest image per sensor kind, refused before decoding"
+    )
     documents: DocumentSettings = Field(default_factory=DocumentSettings, description="document acceptance (tpi-08)")
     stations: StationSettings = Field(default_factory=StationSettings, description="the traveler's devices")
     demo_mode: bool = Field(

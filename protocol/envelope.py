@@ -1,7 +1,7 @@
 """Signed envelopes: how any payload travels, and how a receiver decides to believe it.
 
 A receiver calls :func:`open_envelope` on the raw bytes. It checks, in this order, so that the
-cheap checks guard the expensive ones: size, JSON shape, a known sender, the Ed25519 signature
+cheap checks guard the expensive ones: size, UTF-8 and nesting depth (:mod:`protocol.decode`), JSON shape, a known sender, the Ed25519 signature
 over the canonical bytes (forged or tampered messages stop here), the time window, and only then
 validates the typed payload. What it cannot decide alone is replay: whether this message id or
 sequence number was already accepted. That needs the receiver's memory (central's database,
@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from protocol.decode import decode_json
 from protocol.errors import ExpiredMessage, ForgedMessage, MalformedMessage, ReplayedMessage, UnknownSender
 from protocol.keys import KeyPair, PublicKey
 from protocol.messages import PROTOCOL_VERSION, Payload
@@ -107,12 +108,7 @@ def open_envelope(
     and heartbeats use short ones. ``expected_sender`` binds the sender to the topic it came on,
     so gate A cannot publish as gate B even with a valid key of its own.
     """
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise MalformedMessage(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedMessage(f"not JSON: {exc}") from exc
+    document = decode_json(data, max_bytes=MAX_MESSAGE_BYTES)
     if not isinstance(document, dict):
         raise MalformedMessage("envelope is not a JSON object")
     sender = document.get("sender")
@@ -130,10 +126,17 @@ def open_envelope(
         signature = base64.b64decode(signature_text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
         raise ForgedMessage(f"message from {sender!r}: signature is not base64") from exc
-    if not key.verify(signature, canonical_bytes(document)):
+    try:
+        signed = canonical_bytes(document)
+    except (UnicodeEncodeError, ValueError, RecursionError) as exc:
+        # A lone surrogate escape (``"\\ud800"``) parses but cannot be encoded back to UTF-8.
+        raise MalformedMessage(f"message from {sender!r} cannot be canonicalised: {type(exc).__name__}") from exc
+    if not key.verify(signature, signed):
         raise ForgedMessage(f"message from {sender!r}: signature does not verify")
     try:
         envelope = envelope_model.model_validate(document)
+    except RecursionError as exc:
+        raise MalformedMessage(f"message from {sender!r}: payload too deeply nested") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

@@ -55,7 +55,6 @@ from simulators.supervisor import SupervisorBot
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "supervisor", "cctv_operator", "officer", "backoffice", "report_only")
 DIRECTIONS = ("departure", "departure", "arrival", "arrival")
 
 
@@ -234,17 +233,16 @@ class Hall:
         """Schema, one login per role and the gates' public keys, in-process: one import, not
         a dozen CLI start-ups (the same services the CLI calls)."""
         from central.db import Database
-        from central.services import audit, gates, users
+        from central.services import audit, gates
+
+        from simulators.demo_accounts import create_accounts
 
         database = Database(self.central_env["AUTOGATE_CENTRAL_DATABASE_URL"])
         database.migrate()
         self.gate_keys: dict[str, Path] = {}
         with database.session() as session:
-            for role in ROLES:
-                password = secrets.token_urlsafe(12)
-                users.create_user(session, f"demo_{role}", role, password)
-                audit.record(session, audit.Actor("demo", None), "user_create", f"user:demo_{role}", {"role": role})
-                self.logins[f"demo_{role}"] = password
+            # One login per role, with the positions its job needs (simulators/demo_accounts.py).
+            self.logins.update(create_accounts(session, lambda _username: secrets.token_urlsafe(12)))
             for index, gate in enumerate(self.gate_ids):
                 pair = generate_keypair()
                 path = self.run_dir / "keys" / f"{gate}.key"
@@ -519,7 +517,10 @@ def _banner(hall: Hall) -> str:
         "  logins (generated for this run):",
     ]
     width = max(len(name) for name in hall.logins)
-    lines += [f"    {name.ljust(width)}  {password}" for name, password in hall.logins.items()]
+    from simulators.demo_accounts import DEMO_ACCOUNTS
+
+    jobs = {account.username: account.job for account in DEMO_ACCOUNTS}
+    lines += [f"    {name.ljust(width)}  {password}  ({jobs.get(name, '')})" for name, password in hall.logins.items()]
     if not hall.args.supervisor_bot:
         lines.append("  no supervisor bot: every retry, referral and release is yours, as demo_supervisor at /console")
     lines.append("  stop with Ctrl-C" if not hall.args.seconds else f"  stopping by itself after {hall.args.seconds:g} s")

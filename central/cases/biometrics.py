@@ -60,16 +60,18 @@ class CaptureEngines:
 
 
 def _decode(data: bytes, what: str, *, grey: bool) -> np.ndarray:
-    import cv2
+    from edge.imageload import FACE_LIMITS, FINGERPRINT_LIMITS, ImageRefused, decode_image
 
     if not data:
         raise CaseRefused(f"no {what} image")
     if len(data) > MAX_IMAGE_BYTES:
         raise CaseRefused(f"the {what} image is larger than {MAX_IMAGE_BYTES // 1024} KiB")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR)
-    if image is None:
-        raise CaseRefused(f"the {what} image could not be read (JPEG or PNG expected)")
-    return image
+    try:
+        return decode_image(data, limits=FINGERPRINT_LIMITS if grey else FACE_LIMITS, grey=grey)
+    except ImageRefused as exc:
+        if exc.reason == "too_large":
+            raise CaseRefused(f"the {what} image is too large: {exc}") from exc
+        raise CaseRefused(f"the {what} image could not be read (JPEG or PNG expected): {exc}") from exc
 
 
 def capture(engines: CaptureEngines, *, face_image: bytes | None, finger_image: bytes | None,

@@ -188,4 +188,6 @@ INDONESIAN: dict[str, str] = {
     "arrival (kedatangan)": "kedatangan",
     "Show": "Tampilkan",
     "Median": "Median",
+    "SOP version": "Versi SOP",
+    "retired; this case continues on the version it was opened with; current:": "versi lama; kasus ini berlanjut pada versi saat dibuka; versi berlaku:",
 }

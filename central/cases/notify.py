@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from central.cases import positions as holders
 from central.cases import service
+from central.cases.errors import DefinitionMissing
 from central.cases.models import Case, GatewayMessage, Notification
 from central.cases.settings import OfficeSettings
 from central.db import Database
@@ -118,7 +119,10 @@ def sweep_overdue(session: Session, now_ms: int) -> int:
     overdue = session.scalars(select(Case).where(Case.status == "open", Case.current_due_at.is_not(None),
                                                 Case.current_due_at < now, Case.overdue_notified_at.is_(None)))
     for row in overdue:
-        definition = service.registry().get(row.workflow_id)
+        try:
+            definition = service.definition_of(row)
+        except DefinitionMissing:
+            continue  # logged by definition_of; nobody can take the step until the case is moved
         step = definition.step(row.current_step) if row.current_step else None
         if step is None:
             continue

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 import central.watchlists.models as watchlist_models  # the hit's list and agency; its tables join Base
 from central.cases import calendar_store
-from central.cases.errors import CaseNotFound, CaseRefused
+from central.cases.errors import CaseNotFound, CaseRefused, DefinitionMissing
 from central.cases.mapping import opening_for_event
 from central.cases.models import Case, CaseBiometrics, CaseLink, CaseStepRecord
 from central.cases.positions import positions_of
@@ -33,6 +33,7 @@ from central.services import audit
 from central.services.audit import Actor
 from central.workflows import (
     CaseState,
+    Step,
     WorkflowDefinition,
     WorkflowError,
     WorkingCalendar,
@@ -41,7 +42,7 @@ from central.workflows import (
     start_case,
 )
 from central.workflows.fees import OverstayTariff, assess_overstay
-from central.workflows.registry import WorkflowRegistry, load_registry
+from central.workflows.registry import VersionNotRetained, WorkflowRegistry, load_registry
 from protocol.messages import GateEvent
 
 log = logging.getLogger(__name__)
@@ -304,10 +305,90 @@ def state_of(row: Case) -> CaseState:
 
 
 def definition_of(row: Case) -> WorkflowDefinition:
-    definition = registry().get(row.workflow_id)
-    if definition.version != row.version:
-        raise CaseRefused(f"case {row.id} runs {row.workflow_id} v{row.version}; v{definition.version} is installed")
-    return definition
+    """The definition *row* runs on: the version it was opened with (or migrated to), current or
+    retired. New cases open on the current version; open ones continue on their own."""
+    try:
+        return registry().get(row.workflow_id, row.version)
+    except VersionNotRetained as exc:
+        log.error("case %s: %s", row.id, exc)
+        raise DefinitionMissing(row.id, row.workflow_id, row.version, registry().versions(row.workflow_id)) from None
+    except KeyError as exc:
+        raise CaseRefused(f"case {row.id}: {exc.args[0]}") from None
+
+
+def display_definition(row: Case) -> WorkflowDefinition:
+    """For lists and summaries: the case's own version, else the current one (a case whose version
+    is missing still shows in lists; its page says what to do)."""
+    try:
+        return definition_of(row)
+    except DefinitionMissing:
+        return registry().get(row.workflow_id)
+
+
+def recorded_step(definition: WorkflowDefinition, step_id: str) -> Step | None:
+    """A step of the case's history: in the case's version, else in another installed version of
+    the workflow (a migrated case keeps the records of the version it came from)."""
+    for candidate in _versions_newest_first(definition):
+        try:
+            return candidate.step(step_id)
+        except KeyError:
+            continue
+    return None
+
+
+def recorded_document(definition: WorkflowDefinition, key: str) -> Any:
+    for candidate in _versions_newest_first(definition):
+        try:
+            return candidate.document(key)
+        except KeyError:
+            continue
+    return None
+
+
+def _versions_newest_first(definition: WorkflowDefinition) -> list[WorkflowDefinition]:
+    others = [registry().get(definition.id, v) for v in reversed(registry().versions(definition.id))
+              if v != definition.version]
+    return [definition, *others]
+
+
+def migrate_case(session: Session, case_id: int, *, to_version: int, actor: Actor, now_ms: int,
+                 at_step: str | None = None, calendar: WorkingCalendar | None = None) -> Case:
+    """Move an open case to another installed version of its workflow, audited as ``case_migrated``.
+
+    The administrator's way out when a case's version is not installed (or must move on): the
+    history stays as it was recorded; the case goes on at its current step when that step id exists
+    in the target version, else at *at_step*, which the administrator names."""
+    row = get_case(session, case_id, for_update=True)
+    state = state_of(row)
+    if row.status != "open" or state.current_step is None:
+        raise CaseRefused(f"case {row.id} is closed; only an open case is moved to another version")
+    try:
+        target = registry().get(row.workflow_id, to_version)
+    except KeyError as exc:
+        raise CaseRefused(f"case {row.id}: {exc.args[0] if not isinstance(exc, VersionNotRetained) else exc}") from None
+    if to_version == row.version:
+        raise CaseRefused(f"case {row.id} already runs {row.workflow_id} v{to_version}")
+    step_id = at_step or state.current_step
+    if step_id not in {s.id for s in target.steps}:
+        known = ", ".join(s.id for s in target.steps)
+        how = "name the step it goes on at (--at-step)" if at_step is None else "name one of its steps"
+        raise CaseRefused(f"case {row.id}: {row.workflow_id} v{to_version} has no step {step_id!r}; {how}: {known}")
+    calendar = calendar or calendar_for(session)
+    from central.workflows.engine import due_at
+
+    since = state.current_since_ms if step_id == state.current_step else now_ms
+    new = state.model_copy(update={
+        "workflow_version": to_version, "current_step": step_id, "current_since_ms": since,
+        "current_due_ms": due_at(target, step_id, since, state.history, calendar)})
+    from_version, from_step = row.version, state.current_step
+    row.version = to_version
+    _store_state(row, new)
+    audit.record(session, actor, "case_migrated", target=f"case:{row.id}", details={
+        "workflow": row.workflow_id, "from_version": from_version, "to_version": to_version,
+        "from_step": from_step, "to_step": step_id})
+    log.warning("case %d moved from %s v%d (%s) to v%d (%s) by %s", row.id, row.workflow_id, from_version,
+                from_step, to_version, step_id, actor.username)
+    return row
 
 
 def complete(
@@ -407,9 +488,10 @@ class CaseClock:
 
 def clock(row: Case, now_ms: int) -> CaseClock:
     state = state_of(row)
-    definition = registry().get(row.workflow_id)
+    definition = display_definition(row)
     due = deadlines(definition, state, now_ms=now_ms)
-    standard = definition.step(state.current_step).time.deadline_seconds if state.current_step else None
+    step = _step_or_none(definition, state.current_step)
+    standard = step.time.deadline_seconds if step is not None else None
     elapsed = max(0, now_ms - state.current_since_ms) // 1000 if state.status == "open" else 0
     return CaseClock(step_id=state.current_step, since_ms=state.current_since_ms, elapsed_s=elapsed,
                      standard_s=standard, due_at_ms=due[0].due_at_ms if due else None,
@@ -447,10 +529,10 @@ def list_cases(session: Session, query: CaseQuery, *, role: str | None = None, u
 
 def case_view(row: Case, now_ms: int) -> dict[str, Any]:
     """The JSON shape of a case (API and console): no MRZ lines, no biometrics."""
-    definition = registry().get(row.workflow_id)
+    definition = display_definition(row)
     tick = clock(row, now_ms)
     traveler = row.context.get("traveler") or {}
-    step = definition.step(row.current_step) if row.current_step else None
+    step = _step_or_none(definition, row.current_step)
     return {
         "id": row.id,
         "reference": row.reference,
@@ -486,6 +568,15 @@ def case_view(row: Case, now_ms: int) -> dict[str, Any]:
             "overdue": tick.is_overdue,
         },
     }
+
+
+def _step_or_none(definition: WorkflowDefinition, step_id: str | None) -> Any:
+    if not step_id:
+        return None
+    try:
+        return definition.step(step_id)
+    except KeyError:
+        return None
 
 
 def _step_words(definition: Any, step_id: str | None) -> dict[str, str] | None:

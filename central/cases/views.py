@@ -234,6 +234,7 @@ def _detail_context(row: Any, now: int) -> dict[str, Any]:
         "case": row,
         "view": service.case_view(row, now),
         "definition": definition,
+        "current_version": service.registry().get(row.workflow_id).version,
         "state": state,
         "step": step,
         "may_act": may_act,
@@ -245,8 +246,11 @@ def _detail_context(row: Any, now: int) -> dict[str, Any]:
         "long_fields": documents.LONG_FIELDS,
         "traveler": documents.traveler_rows(row.context, language),
         "person": documents.person_rows(row.context, language),
-        "history": [(r, definition.step(r.step_id)) for r in state.history],
-        "produced": list(dict.fromkeys((key, definition.document(key)) for r in state.history for key in r.documents)),
+        # A case moved to another version (autogate sop migrate-case) keeps steps recorded on the old one.
+        "history": [(r, service.recorded_step(definition, r.step_id)) for r in state.history],
+        "produced": [(key, spec) for key, spec in dict.fromkeys(
+            (key, service.recorded_document(definition, key)) for r in state.history for key in r.documents)
+            if spec is not None],
         "links": service.links_of(session, row.id),
         "spans": [(s, next(x for x in definition.spans if x.id == s.span_id)) for s in spans(definition, state, calendar())],
         "follow_ups": [service.registry().get(w) for w in definition.follow_ups

@@ -60,7 +60,9 @@ def _parser(prog: str = "autogate") -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser("autogate watchlist" if argv[:1] == ["faces"] else "autogate cctv").parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings("autogate cctv")
+    # Only publishing the face list signs anything; no command here serves the web UI.
+    signs = getattr(args, "faces_command", None) == "publish" or bool(getattr(args, "publish", False))
+    settings = load_settings("autogate cctv", session_secret=False, signing_key=signs)
     if settings is None:
         return 2
     return run(settings, args)

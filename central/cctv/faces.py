@@ -65,12 +65,16 @@ def decode_photo(data: bytes) -> np.ndarray:
         raise PhotoRejected("empty file")
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoRejected(f"photo over {MAX_PHOTO_BYTES // (1024 * 1024)} MiB")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise PhotoRejected("not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)")
-    if image.shape[0] * image.shape[1] > MAX_PHOTO_PIXELS:
-        raise PhotoRejected("photo over 40 megapixels")
-    return image
+    from edge.imageload import ImageLimits, ImageRefused, decode_image
+
+    # Refused by its header before decoding: a 60,000 x 60,000 PNG of 437 KB made cv2 raise.
+    limits = ImageLimits(max_pixels=MAX_PHOTO_PIXELS, max_file_bytes=MAX_PHOTO_BYTES)
+    try:
+        return decode_image(data, limits=limits)
+    except ImageRefused as exc:
+        if exc.reason == "too_large":
+            raise PhotoRejected(f"photo too large: {exc}") from exc
+        raise PhotoRejected(f"not an image that can be read (JPEG, PNG, BMP, WebP, TIFF): {exc}") from exc
 
 
 def _reference_crop(image: np.ndarray, box: tuple[float, float, float, float]) -> bytes:

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings("autogate enrolment")
+    settings = load_settings("autogate enrolment", session_secret=False, signing_key=False)  # database only
     if settings is None:
         return 2
     return run(settings, args)

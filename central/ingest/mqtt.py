@@ -174,4 +174,12 @@ class IngestService:
 
     @property
     def is_healthy(self) -> bool:
-        return self.connected.is_set() and self.worker.is_running
+        return self.health() == "ok"
+
+    def health(self) -> str:
+        """``ok``, ``disconnected``, or the worker's own trouble (``stopped``, ``stuck``): what
+        ``/healthz`` reports, so a dead or wedged worker is not hidden behind a live connection."""
+        worker = self.worker.health(self._settings.ingest_stuck_after_s)
+        if worker != "ok":
+            return worker
+        return "ok" if self.connected.is_set() else "disconnected"

@@ -2,7 +2,9 @@
 
 The MQTT callback only enqueues a :class:`Delivery`; this thread does the work in arrival order
 (MQTT wants QoS 1 acks in order). Bad payloads (malformed, forged, unknown sender, expired) can
-never become valid, so they are logged with the gate id and reason, counted and acknowledged.
+never become valid, so they are logged with the gate id and reason, counted and acknowledged; any
+other error on one delivery makes it poison, kept as a dead letter and acknowledged
+(:mod:`central.ingest.quarantine`), so no message can stall the broker's in-flight window.
 A database outage is different: the same message is retried with back-off and nothing is
 acknowledged, so the broker keeps it; on stop, whatever is unacknowledged is redelivered later.
 """
@@ -31,6 +33,7 @@ from central.errors import StoreUnavailable
 from central.events import EventBus, Notice, default_bus
 from central.ingest.keyring import GateKeyring
 from central.ingest.metrics import IngestMetrics
+from central.ingest.quarantine import Quarantine
 from central.ingest.store import Outcome, apply_message, record_security_alert
 from central.models import DeadLetter, Gate, from_ms
 from central.settings import CctvSettings
@@ -80,6 +83,7 @@ class IngestWorker:
         sessions: Callable[[], Session] | None = None,
         bus: EventBus | None = None,
         cctv_settings: CctvSettings | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ack = ack
         self.metrics = metrics or IngestMetrics()
@@ -95,6 +99,9 @@ class IngestWorker:
         self.cctv = CctvIngest(self._sessions, clock=clock, metrics=self.metrics, bus=self._bus,
                                max_age_ms=self._max_age_ms, settings=cctv_settings or CctvSettings(),
                                reject=self._reject)
+        self.quarantine = Quarantine(self._sessions, self.metrics)
+        self._monotonic = monotonic
+        self._busy_since: float | None = None  # when the delivery in hand was taken (health)
         self._queue: queue.Queue[object] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -131,11 +138,25 @@ class IngestWorker:
             if item is _STOP:
                 break
             assert isinstance(item, Delivery)
+            self._busy_since = self._monotonic()
             try:
                 self.process(item)
             except Exception:
                 log.exception("ingest: unexpected error on %s; message left unacknowledged", item.topic)
                 self.metrics.inc("worker_errors")
+            finally:
+                self._busy_since = None
+
+    def health(self, stuck_after_s: float) -> str:
+        """``ok``, ``stopped`` (the thread is dead or was never started) or ``stuck`` (one
+        delivery has been in hand for more than *stuck_after_s*: a hung driver call, or a
+        database outage that the worker is still riding out)."""
+        if not self.is_running:
+            return "stopped"
+        busy_since = self._busy_since
+        if busy_since is not None and self._monotonic() - busy_since > stuck_after_s:
+            return "stuck"
+        return "ok"
 
     # -- one message -----------------------------------------------------------------------
     def process(self, delivery: Delivery) -> bool:
@@ -150,6 +171,10 @@ class IngestWorker:
                     if is_unreachable(exc):
                         raise
                     self._dead_letter(delivery, exc)
+                except StoreUnavailable:
+                    raise
+                except Exception as exc:  # poison: no retry can fix it (central/ingest/quarantine.py)
+                    self.quarantine.take(delivery.topic, delivery.payload, exc)
                 break
             except (SQLAlchemyError, StoreUnavailable) as exc:
                 if not is_unreachable(exc):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.models import AuditEntry, utcnow
+from central.services import audit_chain
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def record(
         details=dict(details or {}),
         ip=actor.ip,
     )
-    session.add(entry)
+    audit_chain.append(session, entry)  # hash-chained: a later change to the log shows
     log.info("audit: %s by %s (%s) on %s", action, actor.username, actor.role, target)
     return entry
 

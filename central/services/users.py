@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from central.errors import InvalidRequest
 from central.models import User, as_utc, utcnow
 from central.roles import Role
+from central.security import sessions
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def set_password(user: User, password: str, *, must_change: bool = False) -> Non
     user.must_change_password = must_change
     user.failed_logins = 0
     user.locked_until = None
+    sessions.revoke_all(user, "password changed")  # whoever held the old password is logged out
 
 
 def reset_password(user: User) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import session as flask_session
 from werkzeug.wrappers import Response
 
 from central.db import get_session
 from central.errors import InvalidRequest
 from central.i18n import gettext as _
 from central.roles import authenticated, wants_json
+from central.security import sessions
 from central.services import audit, users
 from central.views.common import actor
 
@@ -45,6 +47,7 @@ def password() -> Response | str | tuple[str, int]:
         return render_template("account/password.html"), 400
     audit.record(session, actor(), "password_change", f"user:{user.username}")
     session.commit()
+    sessions.stamp(flask_session, user)  # every other session ended with the change; this one goes on
     flash(_("Your password has been changed."))
     return redirect(url_for("auth.index"))
 

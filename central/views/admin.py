@@ -25,6 +25,7 @@ from central.errors import CommandNotSent, InvalidRequest
 from central.i18n import gettext as _
 from central.models import User
 from central.roles import Role, role_required
+from central.security import sessions
 from central.services import audit, commands, gates, users
 from central.services.stats import WIB
 from central.views.common import actor, extension, now_ms
@@ -84,6 +85,8 @@ def _write_active(session: Session, user: User, value: Any) -> dict[str, Any]:
     user.active = active
     if active:
         user.failed_logins, user.locked_until = 0, None
+    else:
+        sessions.revoke_all(user, "account disabled")
     return {"active": active}
 
 

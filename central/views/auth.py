@@ -24,6 +24,8 @@ from central.i18n import gettext as _
 from central.db import get_session
 from central.models import User
 from central.roles import Role, authenticated, public
+from central.security import sessions
+from central.security.redirects import redirect_back
 from central.services import audit
 from central.services.users import LoginResult, authenticate
 from central.views.common import actor, extension
@@ -44,8 +46,8 @@ def load_user() -> None:
     if user_id is None:
         return
     user = get_session().get(User, user_id)
-    if user is None or not user.active or session.get("role") != user.role:
-        session.clear()  # deactivated or role changed: log in again
+    if user is None or not user.active or session.get("role") != user.role or not sessions.is_current(session, user):
+        session.clear()  # deactivated, role changed, or the session was revoked: log in again
         return
     g.user = user
 
@@ -91,14 +93,12 @@ def login() -> Response | str:
     session.permanent = True
     session["user_id"] = user.id
     session["role"] = user.role
+    sessions.stamp(session, user)
     csrf.rotate()
     g.user = user
     audit.record(db_session, actor(), "login", f"user:{user.username}")
     db_session.commit()
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("auth.index")  # never redirect off-site
-    return redirect(target)
+    return redirect_back(request.args.get("next"))  # never off-site
 
 
 @bp.route("/logout", methods=["POST"])
@@ -106,6 +106,7 @@ def login() -> Response | str:
 def logout() -> Response:
     db_session = get_session()
     audit.record(db_session, actor(), "logout", f"user:{g.user.username}")
+    sessions.revoke_all(g.user, "logout")  # a copy of the cookie must not outlive the logout
     db_session.commit()
     language = session.get(LANGUAGE_KEY)
     session.clear()

@@ -18,6 +18,14 @@ log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
+def _ingest_state(answer: bool | str) -> str:
+    """The ingest service answers a state word (``ok``, ``disconnected``, ``stopped``, ``stuck``);
+    a plain bool is accepted from simpler hosts."""
+    if isinstance(answer, str):
+        return answer
+    return "ok" if answer else "disconnected"
+
+
 @bp.route("/healthz")
 @public
 def healthz() -> Response:
@@ -30,7 +38,7 @@ def healthz() -> Response:
         log.warning("healthz: database unreachable (%s)", type(exc).__name__)
         database = "unreachable"
     ingest_health = extension(EXT_INGEST_HEALTH)
-    ingest = None if ingest_health is None else ("ok" if ingest_health() else "disconnected")
+    ingest = None if ingest_health is None else _ingest_state(ingest_health())
     healthy = database == "ok" and ingest in (None, "ok")
     response = jsonify(
         {

@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings("autogate watchlist")
+    # Only publishing signs anything; no command here serves the web UI.
+    signs = args.command == "publish" or (args.command == "import" and args.publish)
+    settings = load_settings("autogate watchlist", session_secret=False, signing_key=signs)
     if settings is None:
         return 2
     return run(settings, args)

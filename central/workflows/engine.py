@@ -101,6 +101,12 @@ def _due(definition: WorkflowDefinition, step_id: str, since_ms: int, history: t
     return step.time.due_ms(since_ms, calendar)
 
 
+def due_at(definition: WorkflowDefinition, step_id: str, since_ms: int, history: tuple[StepRecord, ...],
+           calendar: WorkingCalendar = DEFAULT_CALENDAR) -> int | None:
+    """When *step_id* is due if it became current at *since_ms* (None: no standard)."""
+    return _due(definition, step_id, since_ms, history, calendar)
+
+
 def start_case(
     definition: WorkflowDefinition,
     *,

@@ -14,37 +14,78 @@ the prefix; ``$name`` in its strings is replaced by the include's params; a targ
 ``@name`` leaves the fragment through the include's exit of that name. Its documents join the
 definition's, prefixed too. A string that is only ``$name`` takes the param's value as it is
 (a time standard, a list of effects), so a family can differ in more than words. The engine only ever sees the resolved definition.
+
+Definitions are versioned and retained. ``definitions/*.json`` are the current versions, which new
+cases open on; ``definitions/retired/<id>.v<N>.json`` keeps each earlier version that cases may
+still run on, as it was shipped (a file in the first schema is read through
+:mod:`central.workflows.legacy`). A case continues on the version it was opened with:
+``registry.get(id, version)``. Changing a definition's steps means raising its ``version`` and
+moving the old file to ``retired/`` first.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
 
+from central.workflows import legacy
 from central.workflows.model import WorkflowDefinition
 
 _WHOLE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+_RETIRED_NAME = re.compile(r"^(?P<id>[a-z0-9-]+)\.v(?P<version>[1-9][0-9]*)$")
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 FRAGMENTS_DIR = DEFINITIONS_DIR / "fragments"
+RETIRED_DIR = DEFINITIONS_DIR / "retired"
 
 
 class DefinitionError(ValueError):
     """A definition or fragment file that does not resolve or validate."""
 
 
+class VersionNotRetained(KeyError):
+    """A workflow exists but the version a case runs on is not installed (not kept in retired/)."""
+
+    def __init__(self, workflow_id: str, version: int, current: int) -> None:
+        super().__init__(f"{workflow_id} v{version} is not installed (current: v{current}; "
+                         f"earlier versions are kept as definitions/retired/{workflow_id}.v{version}.json)")
+        self.workflow_id = workflow_id
+        self.version = version
+        self.current = current
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 @dataclass(frozen=True)
 class WorkflowRegistry:
-    definitions: dict[str, WorkflowDefinition]
+    definitions: dict[str, WorkflowDefinition]  # the current version of each workflow
+    retired: dict[tuple[str, int], WorkflowDefinition] = field(default_factory=dict)
 
-    def get(self, workflow_id: str) -> WorkflowDefinition:
+    def get(self, workflow_id: str, version: int | None = None) -> WorkflowDefinition:
+        """The current definition, or the given *version* of it (current or retired)."""
         try:
-            return self.definitions[workflow_id]
+            current = self.definitions[workflow_id]
         except KeyError:
             raise KeyError(f"no workflow {workflow_id!r}") from None
+        if version is None or version == current.version:
+            return current
+        try:
+            return self.retired[(workflow_id, version)]
+        except KeyError:
+            raise VersionNotRetained(workflow_id, version, current.version) from None
+
+    def versions(self, workflow_id: str) -> list[int]:
+        """Every installed version of *workflow_id*, oldest first."""
+        current = self.get(workflow_id)
+        return sorted({current.version, *(v for (w, v) in self.retired if w == workflow_id)})
+
+    def all_versions(self) -> list[WorkflowDefinition]:
+        """Current and retired definitions, by id then version."""
+        return sorted([*self.definitions.values(), *self.retired.values()], key=lambda d: (d.id, d.version))
 
     def by_sop(self, sop_id: str) -> WorkflowDefinition:
         for definition in self.definitions.values():
@@ -179,7 +220,38 @@ def load_registry(directory: Path = DEFINITIONS_DIR) -> WorkflowRegistry:
             raise DefinitionError(f"workflow definition {path.name}: id {definition.id!r} defined twice")
         definitions[definition.id] = definition
     _check_links(definitions)
-    return WorkflowRegistry(definitions)
+    return WorkflowRegistry(definitions, load_retired(directory / "retired", fragments, definitions))
+
+
+def load_retired(directory: Path, fragments: dict[str, dict[str, Any]],
+                 current: dict[str, WorkflowDefinition]) -> dict[tuple[str, int], WorkflowDefinition]:
+    """The retired versions kept for cases opened on them, named ``<id>.v<N>.json``."""
+    retired: dict[tuple[str, int], WorkflowDefinition] = {}
+    if not directory.is_dir():
+        return retired
+    for path in sorted(directory.glob("*.json")):
+        name = _RETIRED_NAME.match(path.stem)
+        if name is None:
+            raise DefinitionError(f"retired definition {path.name}: name it <workflow id>.v<version>.json")
+        workflow_id, version = name.group("id"), int(name.group("version"))
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("version", 1) != version:
+                raise DefinitionError(f"its version is {raw.get('version', 1)}, its name says {version}")
+            raw = legacy.upgrade(raw, path.name) if legacy.is_schema1(raw) else resolve(raw, fragments, path.name)
+            definition = WorkflowDefinition.model_validate({**raw, "version": version})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DefinitionError(f"retired definition {path.name}: {exc}") from exc
+        if definition.id != workflow_id:
+            raise DefinitionError(f"retired definition {path.name}: its id is {definition.id!r}")
+        now = current.get(workflow_id)
+        if now is None:
+            raise DefinitionError(f"retired definition {path.name}: no current workflow {workflow_id!r}")
+        if version >= now.version:
+            raise DefinitionError(f"retired definition {path.name}: v{version} is not older than the "
+                                  f"current v{now.version}")
+        retired[(workflow_id, version)] = definition
+    return retired
 
 
 def _check_links(definitions: dict[str, WorkflowDefinition]) -> None:

@@ -112,7 +112,7 @@ def gallery_from_folder(engine: FaceEngine, folder: Path, *, list_name: str = "l
     A photo without a usable face is reported, not fatal: the rest of the list still protects.
     Quality reasons are reported too, but such a template is kept (an operator chose the photo).
     """
-    import cv2
+    from edge.imageload import FACE_LIMITS, ImageRefused, load_image
 
     if not folder.is_dir():
         raise FileNotFoundError(f"gallery {folder} is not a folder")
@@ -122,9 +122,11 @@ def gallery_from_folder(engine: FaceEngine, folder: Path, *, list_name: str = "l
     vectors: list[np.ndarray] = []
     for person in sorted(p for p in folder.iterdir() if p.is_dir()):
         for photo in sorted(p for p in person.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-            image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-            if image is None:
-                problems.append(EnrolmentProblem(str(photo), "unreadable image"))
+            try:
+                image = load_image(photo, limits=FACE_LIMITS)
+            except ImageRefused as exc:
+                detail = str(exc).removeprefix(f"{photo}: ")
+                problems.append(EnrolmentProblem(str(photo), f"unreadable image ({exc.reason}: {detail})"))
                 continue
             try:
                 template = engine.template(image)

@@ -25,6 +25,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from edge.imageload import FACE_LIMITS, ImageLimits, ImageRefused, load_image
+
 from .gallery import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -76,11 +78,13 @@ class FolderSource:
 
     live = False
 
-    def __init__(self, folder: Path, *, fps: float = 15.0, start_ms: int = 0) -> None:
+    def __init__(self, folder: Path, *, fps: float = 15.0, start_ms: int = 0,
+                 limits: ImageLimits = FACE_LIMITS) -> None:
         if fps <= 0:
             raise ValueError("fps must be positive")
         self.name = str(folder)
         self.fps = fps
+        self.limits = limits
         self._start_ms = start_ms
         self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self._files:
@@ -91,10 +95,11 @@ class FolderSource:
         for index, path in enumerate(self._files):
             if stop.is_set():
                 return
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
+            try:
+                image = load_image(path, limits=self.limits)
+            except ImageRefused as exc:
                 self.skipped += 1
-                log.warning("source %s: %s is not a readable image; skipped", self.name, path.name)
+                log.warning("source %s: %s refused (%s); skipped", self.name, path.name, exc.reason)
                 continue
             yield Frame(index, self._start_ms + round(index * 1000 / self.fps), image)
 

@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import cv2
 import numpy as np
 
 from .engine import EMBEDDER_MODEL, FaceEngine
+from edge.imageload import FACE_LIMITS, ImageLimits, ImageRefused, load_image
 from edge.modelstore import ModelError
 
 from .errors import BadImage, FaceError
@@ -31,11 +31,12 @@ from .verify import DEFAULT_TARGET_FMR
 log = logging.getLogger(__name__)
 
 
-def read_image(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise BadImage(f"{path}: cannot read the image")
-    return image
+def read_image(path: str, limits: ImageLimits = FACE_LIMITS) -> np.ndarray:
+    """The image at *path*, refused by its header when larger than a face camera's limit."""
+    try:
+        return load_image(path, limits=limits)
+    except ImageRefused as exc:
+        raise BadImage(f"{exc} ({exc.reason})") from exc
 
 
 def _template_line(path: str, tmpl: FaceTemplate) -> dict:

@@ -24,6 +24,8 @@ import cv2
 
 from .calibration import DEFAULT_TARGET_FMR
 from .engine import FingerprintEngine
+from edge.imageload import FINGERPRINT_LIMITS, ImageRefused, load_image
+
 from .errors import CalibrationError, CaptureRefused, FingerprintError
 from .template import Template
 
@@ -39,16 +41,13 @@ def _load(path: str, engine: FingerprintEngine, cache: dict[str, Template]) -> T
     if p.suffix.lower() in ISO_SUFFIXES:
         tpl = engine.from_iso(p.read_bytes())
     else:
-        img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            raise FileNotFoundError(f"{path}: not a readable image")
-        tpl = engine.extract(img)
+        tpl = engine.extract(load_image(p, limits=FINGERPRINT_LIMITS, grey=True))
     cache[path] = tpl
     return tpl
 
 
 def _error(a: str, b: str, exc: Exception) -> dict:
-    reason = exc.reason if isinstance(exc, CaptureRefused) else type(exc).__name__
+    reason = exc.reason if isinstance(exc, (CaptureRefused, ImageRefused)) else type(exc).__name__
     return {"a": a, "b": b, "error": str(exc), "reason": reason}
 
 
@@ -70,7 +69,7 @@ def _verify(args: argparse.Namespace, engine: FingerprintEngine) -> int:
                 v = engine.verify(_load(a, engine, cache), _load(b, engine, cache))
                 row = {"a": a, "b": b, "score": round(v.score, 6), "threshold": round(v.threshold, 6),
                        "match": v.match}
-            except (OSError, FingerprintError) as exc:
+            except (OSError, FingerprintError, ImageRefused) as exc:
                 row = _error(a, b, exc)
                 failures += 1
         if args.json:
@@ -88,11 +87,13 @@ def _template(args: argparse.Namespace, engine: FingerprintEngine) -> int:
     if args.iso_out:
         Path(args.iso_out).mkdir(parents=True, exist_ok=True)
     for path in args.images:
-        img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            row = {"image": path, "error": "not a readable image", "reason": "unreadable"}
+        try:
+            img = load_image(path, limits=FINGERPRINT_LIMITS, grey=True)
+        except ImageRefused as exc:
+            img = None
+            row = {"image": path, "error": str(exc), "reason": exc.reason}
             failures += 1
-        else:
+        if img is not None:
             result = engine.assess(img)
             q = result.quality
             record = engine.to_iso(result.template)

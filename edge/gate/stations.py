@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from edge.gate.biometrics import FaceSample
+from edge.imageload import DOCUMENT_LIMITS, ImageLimits, ImageRefused, ImageSettings, decode_image
 from edge.gate.recognition import PresentedDocument
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,16 @@ class OpenCvCamera:
         self._capture.release()
 
 
-def presented_from_reader(document: Any) -> PresentedDocument:
+def presented_from_reader(document: Any, *, limits: ImageLimits = DOCUMENT_LIMITS) -> PresentedDocument:
     """A passport reader's record (``edge.hardware.passport_reader.DocumentRead``) for the runtime:
     the decoded lines, and the page image for the OCR reader and the document portrait."""
     page = None
     if document.image:
-        decoded = cv2.imdecode(np.frombuffer(document.image, np.uint8), cv2.IMREAD_COLOR)
-        page = decoded if decoded is not None and decoded.size else None
-        if page is None:
-            log.warning("passport reader: page image (%s, %d bytes) does not decode", document.image_format,
-                        len(document.image))
+        try:
+            page = decode_image(bytes(document.image), limits=limits)
+        except ImageRefused as exc:
+            log.warning("passport reader: page image (%s, %d bytes) refused (%s): %s", document.image_format,
+                        len(document.image), exc.reason, exc)
     lines = tuple(document.mrz_lines) or None
     return PresentedDocument(mrz_lines=lines, image=page)
 
@@ -74,8 +75,10 @@ class Stations:
 
     def __init__(self, runtime: Any, *, reader: Any = None, sensor: Any = None, camera: Camera | None = None,
                  burst_frames: int = 8, burst_s: float = 1.5, poll_s: float = 0.1,
-                 show_challenge: Callable[[Any], None] | None = None, rng: random.Random | None = None) -> None:
+                 show_challenge: Callable[[Any], None] | None = None, rng: random.Random | None = None,
+                 images: ImageSettings | None = None) -> None:
         self.runtime = runtime
+        self.images = images or ImageSettings()
         self.reader, self.sensor, self.camera = reader, sensor, camera
         self.burst_frames, self.burst_s, self.poll_s = burst_frames, burst_s, poll_s
         self.show_challenge = show_challenge
@@ -102,7 +105,7 @@ class Stations:
     # -- the document --------------------------------------------------------------------------
     def _on_document(self, document: Any) -> None:
         try:
-            self.runtime.present_document(presented_from_reader(document))
+            self.runtime.present_document(presented_from_reader(document, limits=self.images.document))
         except Exception:  # a bad record must not stop the reader thread
             self.device_errors += 1
             log.exception("gate %s: passport reader record not usable", self.runtime.gate_id)

@@ -97,6 +97,7 @@ class Outbox:
         key: KeyPair,
         clock_ms: ClockMs = wall_clock_ms,
         retention_ms: int = 7 * 24 * 3600 * 1000,
+        requeue_window_rows: int = 500,
     ) -> None:
         if str(path) == ":memory:":
             raise ValueError("an in-memory outbox is not durable; give a file path")
@@ -107,6 +108,9 @@ class Outbox:
         self._key = key
         self._clock_ms = clock_ms
         self.retention_ms = retention_ms
+        if requeue_window_rows < 1:
+            raise ValueError("requeue_window_rows must be >= 1")
+        self.requeue_window_rows = requeue_window_rows
         self._lock = threading.Lock()
         self._closed = False
         try:
@@ -217,6 +221,23 @@ class Outbox:
         """
         if from_seq < 1 or to_seq < from_seq:
             raise ValueError(f"bad resend range {from_seq}..{to_seq}")
+        requeued = stored = 0
+        # In windows of requeue_window_rows, each its own short transaction: a range of
+        # thousands never holds the outbox lock (and the gate's own appends) for long.
+        start = from_seq
+        while start <= to_seq:
+            end = min(to_seq, start + self.requeue_window_rows - 1)
+            window_requeued, window_stored = self._requeue_window(start, end)
+            requeued += window_requeued
+            stored += window_stored
+            start = end + 1
+        missing = (to_seq - from_seq + 1) - stored
+        log.info(
+            "outbox requeue gate_id=%s seqs=%d..%d requeued=%d missing=%d", self.sender, from_seq, to_seq, requeued, missing
+        )
+        return int(requeued), missing
+
+    def _requeue_window(self, from_seq: int, to_seq: int) -> tuple[int, int]:
         with self._lock:
             self._check_open()
             try:
@@ -235,11 +256,7 @@ class Outbox:
                     raise
             except sqlite3.Error as exc:
                 raise OutboxError(f"outbox {self.path}: requeue {from_seq}..{to_seq} failed: {exc}") from exc
-        missing = (to_seq - from_seq + 1) - int(stored)
-        log.info(
-            "outbox requeue gate_id=%s seqs=%d..%d requeued=%d missing=%d", self.sender, from_seq, to_seq, requeued, missing
-        )
-        return int(requeued), missing
+        return int(requeued), int(stored)
 
     def compact(self, now_ms: int | None = None) -> int:
         """Delete delivered rows older than the retention period; returns how many went."""

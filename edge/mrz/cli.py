@@ -38,16 +38,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read(args: argparse.Namespace, out: TextIO) -> int:
-    import cv2
-
+    from edge.imageload import DOCUMENT_LIMITS, ImageRefused, load_image
     from edge.mrz.reader import MrzReader
 
     reader = MrzReader()
     status = 0
     for path in args.images:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            _emit(out, args.json, {"file": path, "error": "cannot read the image"})
+        try:
+            image = load_image(path, limits=DOCUMENT_LIMITS)
+        except ImageRefused as exc:
+            _emit(out, args.json, {"file": path, "error": str(exc), "reason": exc.reason})
             status = 1
             continue
         start = time.perf_counter()

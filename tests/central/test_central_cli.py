@@ -52,9 +52,10 @@ def test_short_password_is_refused(env, monkeypatch, capsys) -> None:
 
 
 def test_production_configuration_without_secrets_is_refused(monkeypatch, capsys, tmp_path) -> None:
+    """``serve`` uses both secrets; (database-only commands need neither: test_cli_help.py)."""
     monkeypatch.delenv("AUTOGATE_CENTRAL_DEMO_MODE", raising=False)
     monkeypatch.setenv("AUTOGATE_CENTRAL_DATABASE_URL", "postgresql+psycopg://u:topsecretpw@db/x")
-    assert main(["stats"]) == 2
+    assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "SECRET_KEY" in err and "topsecretpw" not in err
 

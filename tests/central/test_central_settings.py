@@ -53,3 +53,19 @@ def test_environment_with_nested_mqtt_settings(monkeypatch, tmp_path) -> None:
 def test_out_of_bounds_or_unknown_fields_are_refused(field) -> None:
     with pytest.raises(ValidationError):
         CentralSettings(demo_mode=True, **field)
+
+
+def test_tool_settings_without_secrets_can_never_sign_or_serve(tmp_path) -> None:
+    """A tool's settings (no secret, no key: ``autogate watchlist import``) must not fall back to
+    the demo-mode throwaway key or session secret if some code path tries to sign or serve."""
+    from central.app import create_app, load_central_key
+    from central.errors import ConfigurationError
+    from central.settings import CentralToolSettings
+
+    settings = CentralToolSettings(database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    assert len(settings.missing_secrets()) == 2
+    assert settings.missing_secrets(session_secret=False, signing_key=False) == []
+    with pytest.raises(ConfigurationError, match="CENTRAL_KEY_FILE"):
+        load_central_key(settings)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app(settings)

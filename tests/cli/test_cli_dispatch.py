@@ -20,8 +20,8 @@ def test_split_commands_match_the_parsers_they_reach() -> None:
     from central.watchlists.cli import COMMANDS
 
     routed = cli.SPLIT_GROUPS
-    assert {sub for (group, sub), module in routed.items() if module == "central.watchlists.cli"} == set(COMMANDS)
-    assert {key for key, module in routed.items() if module == "central.cctv.cli"} == set(CCTV_COMMANDS)
+    assert {sub for (group, sub), (module, _) in routed.items() if module == "central.watchlists.cli"} == set(COMMANDS)
+    assert {key for key, (module, _) in routed.items() if module == "central.cctv.cli"} == set(CCTV_COMMANDS)
 
 
 def test_unknown_group_is_refused(capsys) -> None:

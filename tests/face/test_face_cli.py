@@ -21,7 +21,7 @@ def test_embed_prints_one_json_line_per_image(engine, portrait_paths, tmp_path, 
     assert set(out[0]) == {"file", "embedding", "quality", "box"}
     assert len(out[0]["embedding"]) == engine.dimension and len(out[0]["box"]) == 4
     assert out[0]["quality"]["acceptable"] is True
-    assert out[1]["file"] == missing and "cannot read" in out[1]["error"]
+    assert out[1]["file"] == missing and "no such file (not_found)" in out[1]["error"]
 
 
 def test_verify_scores_each_pair(portrait_paths, tmp_path, capsys):

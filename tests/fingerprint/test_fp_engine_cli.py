@@ -50,7 +50,7 @@ def test_cli_verify_prints_one_json_line_per_pair(image_files, tmp_path, capsys)
     assert len(rows) == 3
     assert set(rows[0]) == {"a", "b", "score", "threshold", "match"}
     assert rows[0]["match"] is True and rows[1]["match"] is False
-    assert rows[2]["a"] == a0 and "error" in rows[2] and rows[2]["reason"] == "FileNotFoundError"
+    assert rows[2]["a"] == a0 and "error" in rows[2] and rows[2]["reason"] == "not_found"
 
 
 def test_cli_template_writes_iso_records_that_verify(image_files, tmp_path, capsys):

@@ -417,3 +417,33 @@ def test_a_command_executed_before_a_restart_is_not_executed_again(
     assert sub.wait_for(lambda msgs: "next" in acked(msgs))
     assert executed == ["once", "next"]
     assert second.counts["rejected:replayed"] == 1
+
+
+def test_poison_commands_are_refused_in_one_line_and_later_commands_still_run(
+    make_link, subscribe, gate_id: str, gate_key: KeyPair, central_key: KeyPair, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body that stalled central (30,000 ``[`` then ``]``) made the gate's intake log a
+    RecursionError traceback as an internal error; it is a malformed message like any other."""
+    sub = subscribe(topics.gate_events(gate_id))
+    link = make_link()
+    link.on_command(lambda cmd: CommandAck(command_id=cmd.command_id, accepted=True, state_after="idle"))
+    link.start()
+    assert link.wait_for_connected(WAIT_S)
+    poison = [
+        b"[" * 30_000 + b"]" * 30_000,
+        b'{"sender":"central","seq":' + b"9" * 20_000 + b"}",
+        b'{"sender":"central","signature":"AAAA","x":"\\ud800"}',
+        b'{"sender":"\xff"}',
+    ]
+    commands_topic = topics.gate_commands(gate_id)
+    with caplog.at_level("WARNING", logger="edge.link"):
+        for body in poison:
+            sub.publish(commands_topic, body)
+        sub.publish(commands_topic, _from_central(_command(gate_id, "after-poison"), central_key))
+        assert sub.wait_for(lambda msgs: len(msgs) >= 1)
+    assert opened(sub.messages[0].payload, gate_key, gate_id).payload.command_id == "after-poison"
+    assert link.counts["rejected:malformed"] == len(poison)
+    assert link.counts.get("rejected:internal_error", 0) == 0
+    refusals = [r for r in caplog.records if r.name.startswith("edge.link") and "refused" in r.getMessage()]
+    assert len(refusals) == len(poison)
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged for a bad body"

@@ -198,3 +198,23 @@ def test_executed_commands_are_remembered_across_reopen_until_they_expire(tmp_pa
         # Past their expiry the ids are forgotten (the expiry check refuses such commands anyway).
         assert box.remember_command("c2", now + 10_000_000, now + 60_000) is True
         assert box.remember_command("c1", now + 10_000_000, now + 60_000) is True
+
+
+def test_a_large_resend_range_is_requeued_whole_in_windows(tmp_path: Path, key: KeyPair) -> None:
+    """Central may ask for thousands of events (a gap after a long outage); the gate requeues
+    them window by window (short transactions) and reports what it no longer holds."""
+    clock = FakeClock()
+    with Outbox(tmp_path / "o.db", sender="G1", key=key, clock_ms=clock, requeue_window_rows=300) as box:
+        for i in range(5000):
+            box.append(event(i))
+        assert box.mark_delivered_many(list(range(1, 5001))) == 5000
+        # Rows 1..1000 were delivered long ago and compacted away.
+        with sqlite3.connect(box.path) as other:
+            other.execute("UPDATE outbox SET delivered_at_ms = 0 WHERE seq <= 1000")
+        assert box.compact() == 1000
+        assert box.requeue(1, 5000) == (4000, 1000)
+        pending = box.pending(10_000)
+        assert [row.seq for row in pending] == list(range(1001, 5001))
+        assert box.requeue(4001, 4001) == (0, 0)  # already pending: nothing to do, nothing missing
+    with pytest.raises(ValueError):
+        Outbox(tmp_path / "p.db", sender="G1", key=key, requeue_window_rows=0)

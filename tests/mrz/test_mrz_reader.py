@@ -148,7 +148,8 @@ def test_cli_read_prints_one_json_object_per_image() -> None:
     assert set(first) >= {"file", "lines", "valid", "format", "fields", "confidence", "ms"}
     assert first["valid"] is True and first["format"] == "TD3"
     assert first["lines"] == EXPECTED["td3.jpg"]
-    assert second == {"file": str(FIXTURES / "missing.jpg"), "error": "cannot read the image"}
+    assert second == {"file": str(FIXTURES / "missing.jpg"), "error": f"{FIXTURES / 'missing.jpg'}: no such file",
+                      "reason": "not_found"}
     assert status == 1
 
 

@@ -24,20 +24,21 @@ def test_each_role_reaches_every_page_of_its_bar_by_clicking(central, page, role
     labels = page.texts("#nav a")
     endpoints = page.js("return [...document.querySelectorAll('#nav a')].map(a => a.dataset.endpoint);")
     assert "Home" in labels
-    if role != "supervisor":
+    stations = {"supervisor", "cctv_operator"}  # home is their station: the console, the CCTV queue
+    if role not in stations:
         assert "The JSON API is under" not in page.text("main")
         assert page.count("#home-pages a") == len(endpoints) - 1
     for endpoint in endpoints:
         page.click(f'#nav a[data-endpoint="{endpoint}"]')
         page.until(lambda: page.attribute("#nav a.current", "data-endpoint") == endpoint
-                   or (endpoint == "auth.index" and role == "supervisor"))
+                   or (endpoint == "auth.index" and role in stations))
         assert not page.count("#error-status"), (role, endpoint, page.text("main"))
     expected = {
         "supervisor": {"console.page", "cases.index", "watchlist.index"},
         "admin": {"admin.users", "admin.gates", "admin.audit", "watchlist.index"},
         "officer": {"cases.index", "watchlist.index", "reports.crossings_page"},
         "backoffice": {"cases.index", "reports.crossings_page"},
-        "cctv_operator": {"cases.index"},
+        "cctv_operator": {"cases.index", "cctv.queue"},
         "report_only": {"reports.daily_page", "reports.gates_page"},
     }[role]
     assert expected <= set(endpoints)

@@ -159,6 +159,7 @@ def running_central(tmp: Path, *, extensions: tuple[Any, ...] = ()) -> Iterator[
     database.create_all()
     bus = LocalBus()
     publisher = RecordingPublisher()
+    from central.cctv.views import init_app as init_cctv
     from central.enrolments.views import init_app as init_enrolments
     from central.watchlists.views import init_app as init_watchlists
 
@@ -167,8 +168,9 @@ def running_central(tmp: Path, *, extensions: tuple[Any, ...] = ()) -> Iterator[
         database=database,
         publisher=publisher,
         bus=bus,
-        # as ``autogate central serve`` builds it, plus what the test adds
-        extensions=[init_watchlists, init_enrolments, *extensions],
+        # as ``autogate central serve`` builds it (the CCTV queue included: without it a CCTV
+        # operator's home was a page of tiles, not the queue), plus what the test adds
+        extensions=[init_watchlists, init_enrolments, init_cctv, *extensions],
     )
     # threads: the stream holds one, page loads and API calls use the rest.
     server = http_server(app, host="127.0.0.1", port=0, threads=6, channel_timeout=30)

@@ -5,7 +5,7 @@ one in a dozen of a traveller's gate events; they read every event of the window
 seconds). The index holds only those events, by time, and the reports filter with its predicate.
 
 Revision ID: 0008_reports_bus
-Revises: 0005_cctv_face_watchlist
+Revises: 0006_audit_chain_sessions
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_reports_bus"
-down_revision = "0005_cctv_face_watchlist"
+down_revision = "0006_audit_chain_sessions"
 branch_labels = None
 depends_on = None
 
