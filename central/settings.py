@@ -133,7 +133,13 @@ class CentralSettings(BaseSettings):
     ingest_retry_initial_s: float = Field(0.5, gt=0, le=60, description="first back-off after a DB error")
     ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
     ingest_stuck_after_s: float = Field(
-        60.0, gt=0, le=3600, description="one message in hand longer than this makes /healthz report ingest stuck"
+        60.0, gt=0, le=3600, description="one batch in hand longer than this makes /healthz report ingest stuck"
+    )
+    ingest_batch_max: int = Field(200, ge=1, le=5000, description="most messages ingest stores in one transaction")
+    # Several ingest workers (each with its own mqtt client_id) split the gates' messages between
+    # them through an MQTT shared subscription ($share/<group>/...); unset: one worker takes all.
+    ingest_share_group: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="MQTT shared-subscription group of the ingest workers"
     )
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
     # Production is served over HTTPS (TLS ends at a reverse proxy, docs/central.md): cookies are

@@ -38,6 +38,15 @@ SUBSCRIPTIONS: list[tuple[str, int]] = [
 ]
 
 
+def subscriptions(share_group: str | None) -> list[tuple[str, int]]:
+    """What ingest subscribes to: every filter, or each as ``$share/<group>/<filter>`` so that the
+    broker hands each message to one worker of the group (MQTT 5, also offered to 3.1.1 clients
+    by Mosquitto, EMQX and VerneMQ)."""
+    if share_group is None:
+        return list(SUBSCRIPTIONS)
+    return [(f"$share/{share_group}/{topic}", qos) for topic, qos in SUBSCRIPTIONS]
+
+
 def build_client(settings: MqttSettings) -> mqtt.Client:
     """Central's paho client: VERSION2 callbacks, persistent session, manual acknowledgement."""
     client = mqtt.Client(
@@ -83,6 +92,7 @@ class IngestService:
             clock=clock,
             sessions=sessions,
             cctv_settings=settings.cctv,
+            batch_max=settings.ingest_batch_max,
             bus=bus,  # central/buses.py: reaches the consoles of other processes too
         )
         self._client = client_factory(settings.mqtt)
@@ -136,12 +146,14 @@ class IngestService:
         log.info("ingest: connected (session present: %s)", session_present)
         self.metrics.inc("connects")
         # Subscribe on every connect: the broker may have lost our session.
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(subscriptions(self._settings.ingest_share_group))
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list, _props: object) -> None:
         if any(getattr(code, "is_failure", False) for code in reason_codes):
             log.error("ingest: subscription refused: %s", reason_codes)
             return
+        group = self._settings.ingest_share_group
+        log.info("ingest: subscribed%s", f" in shared-subscription group {group!r}" if group else "")
         self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object, _props: object) -> None:
