@@ -98,6 +98,9 @@ def create_app(
     app.extensions[EXT_CLOCK] = clock
     app.extensions[EXT_BUS] = bus or default_bus()  # what /console/stream listens on
     app.extensions[EXT_LIMITER] = AddressLimiter(settings.login_ip_max_failures, settings.login_lockout_s)
+    from central import streams
+
+    streams.init_app(app, streams.waitress_limit(settings.http))  # central/wsgi.py raises it under gevent
 
     from central import i18n, navigation, timefmt
     from central.views import account, admin, api, auth, console, health, reports

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from central.db import Database
 from central.errors import CommandNotSent
+from central.events import EventBus
 from central.ingest.metrics import IngestMetrics
 from central.ingest.worker import Delivery, IngestWorker
 from central.settings import CentralSettings, MqttSettings, apply_tls
@@ -75,6 +76,7 @@ class IngestService:
         client_factory: Callable[[MqttSettings], mqtt.Client] = build_client,
         clock: Callable[[], float] = time.time,
         sessions: Callable[[], Session] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._settings = settings
         self.metrics = metrics or IngestMetrics()
@@ -89,6 +91,7 @@ class IngestService:
             sessions=sessions,
             cctv_settings=settings.cctv,
             batch_max=settings.ingest_batch_max,
+            bus=bus,  # central/buses.py: reaches the consoles of other processes too
         )
         self._client = client_factory(settings.mqtt)
         self._client.on_connect = self._on_connect

@@ -225,11 +225,12 @@ class GateForm(BaseModel):
 
 
 def _gates_page(status: int = 200, **context: Any) -> Any:
-    from central.views.console import console_gate_view
+    from central.views.console import console_gate_views
 
     session = get_session()
     now = now_ms()
-    rows = [(gate, console_gate_view(gate, now, session)) for gate in gates.list_gates(session)]
+    listed = gates.list_gates(session)
+    rows = list(zip(listed, console_gate_views(session, listed, now), strict=True))
     page = render_template("admin/gates.html", rows=rows, fingerprint=gates.key_fingerprint, **context)
     return (page, status) if status != 200 else page
 
