@@ -256,4 +256,8 @@ def test_the_server_closes_with_a_stream_open_and_no_write_after_close(database,
     thread.join(10)
     assert b"ping" not in rest
     assert bus.subscriber_count == 0
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    # waitress warns "Task queue depth is N" when a loaded machine is slow to pick up a task:
+    # about the machine, not the close this test is about.
+    problems = [r for r in caplog.records
+                if r.levelno >= logging.WARNING and not r.getMessage().startswith("Task queue depth")]
+    assert not problems, caplog.text
