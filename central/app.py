@@ -85,6 +85,9 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
         JSON_SORT_KEYS=False,
     )
+    from central.security import request_guard
+
+    request_guard.init_app(app)  # first: the int converter must be in place before any route
     database = database or db.Database(settings.database_url)
     db.init_app(app, database)
     app.extensions[EXT_SETTINGS] = settings
@@ -95,6 +98,9 @@ def create_app(
     app.extensions[EXT_CLOCK] = clock
     app.extensions[EXT_BUS] = bus or default_bus()  # what /console/stream listens on
     app.extensions[EXT_LIMITER] = AddressLimiter(settings.login_ip_max_failures, settings.login_lockout_s)
+    from central import streams
+
+    streams.init_app(app, streams.waitress_limit(settings.http))  # central/wsgi.py raises it under gevent
 
     from central import i18n, navigation, timefmt
     from central.views import account, admin, api, auth, console, health, reports

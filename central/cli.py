@@ -156,11 +156,13 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
+    from central.buses import build_bus, close_bus
     from central.ingest.mqtt import IngestService
 
     database = _database(settings)
     database.migrate()
-    service = IngestService(settings, database)
+    bus = build_bus(settings)  # notices reach the consoles of the web processes
+    service = IngestService(settings, database, bus=bus)
     stop = threading.Event()
     _stop_on_signals(stop)
     service.start()
@@ -168,7 +170,10 @@ def _ingest(settings: CentralSettings, _args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         service.stop()
+        close_bus(bus)
         database.dispose()
+        # What this worker did, for whoever runs several (docs/central.md, "Ingest at scale").
+        log.info("ingest: stopped; counts %s", json.dumps(service.metrics.snapshot(), sort_keys=True))
     return 0
 
 
@@ -186,9 +191,15 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     from central.enrolments.views import init_app as init_enrolments
     from central.watchlists.views import init_app as init_watchlists
 
+    from central.buses import build_bus, close_bus, start_bus
+
     database = _database(settings)
     database.migrate()
-    service = IngestService(settings, database) if settings.ingest_enabled else None
+    # LocalBus on SQLite; LISTEN/NOTIFY on PostgreSQL, so a separate ingest process (or another
+    # serve) reaches this process's consoles too.
+    bus = build_bus(settings)
+    start_bus(bus)
+    service = IngestService(settings, database, bus=bus) if settings.ingest_enabled else None
 
     def publish_watchlist(topic: str, payload: bytes, retain: bool) -> None:
         assert service is not None
@@ -199,6 +210,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
         database=database,
         central_key=load_central_key(settings),
         publisher=service,
+        bus=bus,
         metrics=service.metrics if service else None,
         ingest_health=service.health if service else None,
         extensions=[
@@ -218,7 +230,8 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
     gap_resolver = (
         GapResolver(database, key=app.extensions[EXT_KEY], publisher=service) if service else None
     )
-    server = http_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads)
+    server = http_server(app, host=settings.http.host, port=settings.http.port, threads=settings.http.threads,
+                         connection_limit=settings.http.connection_limit)
     stop = threading.Event()
     _stop_on_signals(stop)
     if service is not None:
@@ -242,6 +255,7 @@ def _serve(settings: CentralSettings, _args: argparse.Namespace) -> int:
             gap_resolver.close()
         if service is not None:
             service.stop()
+        close_bus(bus)
         thread.join(10)
         database.dispose()
     return 0

@@ -23,8 +23,10 @@ EXTENSION = "autogate.db"
 
 # A database made by ``create_all`` before migrations existed is adopted at the newest revision
 # whose marker it already has (newest first), then upgraded from there. A marker is a table, or
-# ``table.column`` for a revision that only adds columns.
+# ``table.column`` for a revision that only adds columns, or ``table@index`` for one that only
+# adds an index.
 ADOPTION: tuple[tuple[str, str], ...] = (
+    ("0008_reports_bus", "gate_messages@ix_gate_messages_ended_at"),
     ("0006_audit_chain_sessions", "audit_chain_head"),
     ("0005_cctv_face_watchlist", "cctv_cameras"),
     ("0004_shift_answers_resets", "alerts.answered_by_message_id"),
@@ -115,6 +117,9 @@ def _unversioned_revision(connection: Connection) -> str | None:
         return None
 
     def present(marker: str) -> bool:
+        if "@" in marker:
+            table, _, index = marker.partition("@")
+            return table in tables and index in {i["name"] for i in inspector.get_indexes(table)}
         table, _, column = marker.partition(".")
         if table not in tables:
             return False

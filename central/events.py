@@ -4,11 +4,10 @@ The ingest worker publishes a :class:`Notice` *after* it commits, so a console t
 reading the database always finds the change. A notice carries ids only (no personal data);
 the subscriber reads what it may show.
 
-Limit: :class:`LocalBus` reaches subscribers in the same process only, which is what
-``autogate central serve`` runs (web and ingest together). A separate ``autogate central ingest``
-process reaches no console; those consoles still see changes through their polling fallback.
-A broker-backed bus (PostgreSQL LISTEN/NOTIFY, or an MQTT topic) would implement the same
-:class:`EventBus` protocol and be passed to both the worker and :func:`central.app.create_app`.
+:class:`LocalBus` reaches subscribers in the same process only, which is what
+``autogate central serve`` on SQLite runs (web and ingest together). Between processes (web
+workers apart from ingest), :mod:`central.buses` implements the same :class:`EventBus` protocol
+over PostgreSQL LISTEN/NOTIFY or an MQTT topic; the settings choose (``bus.kind``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ central's signing key, so no deployment runs on a default secret.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -65,7 +65,36 @@ class HttpSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="listen address (loopback by default)")
     port: Port = Field(8000, description="listen port")
-    threads: int = Field(8, ge=1, le=64, description="waitress worker threads")
+    # Each open console stream holds a waitress thread while it waits for the next notice, so
+    # streams get at most max_streams of them and pages keep the rest (central/streams.py).
+    threads: int = Field(16, ge=2, le=256, description="waitress worker threads")
+    # waitress stops accepting past its connection limit (its default: 100), and every open
+    # stream and idle keep-alive browser connection counts: a console hall needs more.
+    connection_limit: int = Field(1000, ge=10, le=100_000, description="waitress: open connections at most")
+    max_streams: int | None = Field(
+        None, ge=0, le=100_000,
+        description="open console streams per process (waitress default: half the threads; gunicorn gevent: 1000); "
+                    "past it a console gets 503 + Retry-After and polls",
+    )
+
+
+class BusSettings(BaseModel):
+    """How ingest's change notices reach the consoles of other processes (central/buses.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["auto", "local", "postgres", "mqtt"] = Field(
+        "auto", description="auto: postgres when the database is PostgreSQL, else local (one process only)"
+    )
+    channel: str = Field(
+        "autogate_notices", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL NOTIFY channel (database-wide: one per deployment sharing a database)",
+    )
+    topic: str = Field(
+        "autogate/v1/central/notices", min_length=1, max_length=200, pattern=r"^[^#+\x00]+$",
+        description="MQTT topic for kind=mqtt (grant it to central's broker user only)",
+    )
+    ready_timeout_s: float = Field(5.0, gt=0, le=60, description="how long a new stream waits for the listener")
 
 
 class CctvSettings(BaseModel):
@@ -114,6 +143,7 @@ class CentralSettings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     cctv: CctvSettings = Field(default_factory=CctvSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
     # The gate outbox delivers late by design (network down for hours), so the window is long.
     event_max_age_s: int = Field(
         14 * 24 * 3600, ge=60, le=90 * 24 * 3600, description="oldest gate message still accepted"
@@ -122,7 +152,13 @@ class CentralSettings(BaseSettings):
     ingest_retry_initial_s: float = Field(0.5, gt=0, le=60, description="first back-off after a DB error")
     ingest_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest back-off after DB errors")
     ingest_stuck_after_s: float = Field(
-        60.0, gt=0, le=3600, description="one message in hand longer than this makes /healthz report ingest stuck"
+        60.0, gt=0, le=3600, description="one batch in hand longer than this makes /healthz report ingest stuck"
+    )
+    ingest_batch_max: int = Field(200, ge=1, le=5000, description="most messages ingest stores in one transaction")
+    # Several ingest workers (each with its own mqtt client_id) split the gates' messages between
+    # them through an MQTT shared subscription ($share/<group>/...); unset: one worker takes all.
+    ingest_share_group: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="MQTT shared-subscription group of the ingest workers"
     )
     command_ttl_s: int = Field(30, ge=5, le=600, description="how long a gate may still execute a command")
     # Production is served over HTTPS (TLS ends at a reverse proxy, docs/central.md): cookies are
@@ -179,6 +215,8 @@ class CentralSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secrets(self) -> CentralSettings:
+        if self.bus.kind == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ConfigurationError("bus kind postgres needs a PostgreSQL database_url")
         problems = self.missing_secrets()
         if problems:
             raise ConfigurationError(problems[0])

@@ -159,3 +159,16 @@ def stack(request: pytest.FixtureRequest, tmp_path) -> Iterator[Stack]:
     broker = mosquitto_broker(request)
     with postgres_schema_url() as url:
         yield Stack("services", broker, url)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The real PostgreSQL only, in a fresh schema (for what only PostgreSQL has: LISTEN/NOTIFY)."""
+    with postgres_schema_url() as url:
+        yield url
+
+
+@pytest.fixture
+def mosquitto(request: pytest.FixtureRequest) -> BrokerInfo:
+    """The real Mosquitto only (its retained messages guarded like the other broker fixtures')."""
+    return mosquitto_broker(request)

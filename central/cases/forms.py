@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from central.cases.errors import CaseRefused
 from central.workflows import WorkflowDefinition
 from central.workflows.fees import OverstayTariff, assess_overstay
+from central.security.limits import parse_day
 
 TRAVELER_FIELDS = ("document_number", "document_type", "issuing_state", "expiry_date", "surname", "given_names",
                    "sex", "birth_date", "nationality")
@@ -54,9 +57,31 @@ def _text(form: Mapping[str, str], name: str, limit: int = 200) -> str:
 
 def _date(text: str, what: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        return parse_day(text)
     except ValueError:
         raise CaseRefused(f"{what} must be a date (YYYY-MM-DD), got {text!r}") from None
+
+
+class PlaceForm(BaseModel):
+    """Where the case happened. Lengths are the columns' (``cases.gate_id`` is VARCHAR(64)): a longer
+    value is refused by name, never cut short or left to the database to refuse."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    gate_id: Annotated[str, Field(max_length=64)] | None = None
+    direction: Literal["departure", "arrival"] = "departure"
+    flight: Annotated[str, Field(max_length=32)] | None = None
+    reason_text: Annotated[str, Field(max_length=200)] | None = None
+
+
+def _place(form: Mapping[str, str]) -> dict[str, Any]:
+    values = {name: form.get(name, "").strip() for name in PLACE_FIELDS if (form.get(name) or "").strip()}
+    try:
+        place = PlaceForm.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CaseRefused(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return place.model_dump(exclude_none=True)
 
 
 def context_from(definition: WorkflowDefinition, form: Mapping[str, str], *, today: date,
@@ -92,12 +117,7 @@ def context_from(definition: WorkflowDefinition, form: Mapping[str, str], *, tod
             if _text(form, f"detainee_{name}" if not name.startswith("detainee") else name):
                 context[name] = _text(form, f"detainee_{name}" if not name.startswith("detainee") else name, 120)
     if groups.place:
-        for name in PLACE_FIELDS:
-            if _text(form, name):
-                context[name] = _text(form, name)
-        direction = context.setdefault("direction", "departure")
-        if direction not in ("departure", "arrival"):
-            raise CaseRefused("direction must be departure or arrival")
+        context.update(_place(form))
     if groups.overstay:
         expiry = _date(_text(form, "permit_expiry"), "permit expiry")
         departure = _date(_text(form, "departure"), "departure") if _text(form, "departure") else today

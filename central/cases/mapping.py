@@ -68,6 +68,11 @@ def watchlist_list(event: GateEvent) -> str | None:
     return None
 
 
+def may_open_case(event: GateEvent) -> bool:
+    """Whether :func:`opening_for_event` can open anything for *event*, whatever the list or gate."""
+    return is_hold(event) or event.event == REFERRAL_EVENT
+
+
 def opening_for_event(
     gate_id: str, event: GateEvent, entry_list: str | None = None, *, direction: str | None = None
 ) -> CaseOpening | None:

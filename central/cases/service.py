@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 import central.watchlists.models as watchlist_models  # the hit's list and agency; its tables join Base
 from central.cases import calendar_store
 from central.cases.errors import CaseNotFound, CaseRefused, DefinitionMissing
-from central.cases.mapping import opening_for_event
+from central.cases.mapping import may_open_case, opening_for_event
 from central.cases.models import Case, CaseBiometrics, CaseLink, CaseStepRecord
 from central.cases.positions import positions_of
 from central.models import Gate, as_utc, from_ms
@@ -202,6 +202,8 @@ def open_cases_for_event(session: Session, gate: Gate | str, event: GateEvent, m
     A failure here is logged and rolled back to a savepoint: it must never stop the event, and
     its alert, from being stored."""
     gate_id = gate if isinstance(gate, str) else gate.id
+    if not may_open_case(event):
+        return []  # most events: no savepoint (two round trips on every event at ingest)
     try:
         with session.begin_nested():
             return _open_for_event(session, gate_id, event, message_id, at)

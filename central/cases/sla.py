@@ -22,6 +22,7 @@ from central.cases.sla_report import CaseFact, Figures, SopRow, StepFact, StepRo
 from central.db import get_session
 from central.roles import Role, role_required
 from central.workflows.calendar import WIB
+from central.security.limits import parse_day
 
 bp = Blueprint("sla", __name__, url_prefix="/sla", template_folder="templates")
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.BACKOFFICE, Role.OFFICER, Role.REPORT_ONLY)
@@ -38,7 +39,7 @@ def init_app(app: Flask) -> None:
 
 def _day(text: str | None, default: date) -> date:
     try:
-        return date.fromisoformat(text) if text else default
+        return parse_day(text) if text else default  # also a day beyond 1900-2199: the default
     except ValueError:
         return default
 

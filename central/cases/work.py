@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
@@ -27,6 +26,7 @@ from central.roles import Role, authenticated, role_required
 from central.services import audit
 from central.views.common import actor, now_ms
 from central.workflows import positions as vocabulary
+from central.security.limits import parse_day
 
 bp = Blueprint("work", __name__, url_prefix="/work", template_folder="templates")
 PROPOSAL_DECIDERS = frozenset({"kabid_inteldakim", "kasi_intel", "kepala_kantor"})
@@ -153,7 +153,7 @@ def set_positions(username: str) -> Response:
 def add_holiday() -> Response:
     session = get_session()
     try:
-        day = date.fromisoformat(request.form.get("day", "").strip())
+        day = parse_day(request.form.get("day", ""))
         calendar_store.add_holiday(session, day, request.form.get("name", ""), actor())
     except (ValueError, CaseRefused) as exc:
         session.rollback()
@@ -168,7 +168,7 @@ def add_holiday() -> Response:
 def remove_holiday(day: str) -> Response:
     session = get_session()
     try:
-        calendar_store.remove_holiday(session, date.fromisoformat(day), actor())
+        calendar_store.remove_holiday(session, parse_day(day), actor())
     except (ValueError, CaseRefused) as exc:
         session.rollback()
         flash(f"Holiday not removed: {exc}")

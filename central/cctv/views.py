@@ -215,12 +215,18 @@ def stream_frames(database: Database, subscription: Any, *, heartbeat_s: float =
 def stream() -> Response:
     from central.app import EXT_BUS
 
+    from central import streams
+
+    release = streams.slots().take()  # one waitress thread per open stream: bounded
+    if release is None:
+        return streams.refuse()
     bus: EventBus = extension(EXT_BUS)
     subscription = bus.subscribe()
     response = Response(stream_frames(get_database(), subscription), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"
     response.call_on_close(subscription.close)
+    response.call_on_close(release)
     return response
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from central.db import Database
 from central.errors import CommandNotSent
+from central.events import EventBus
 from central.ingest.metrics import IngestMetrics
 from central.ingest.worker import Delivery, IngestWorker
 from central.settings import CentralSettings, MqttSettings, apply_tls
@@ -34,6 +35,15 @@ SUBSCRIPTIONS: list[tuple[str, int]] = [
     (all_cameras("alarms"), 1),  # CCTV camera nodes (central/cctv/ingest.py)
     (all_cameras("health"), 1),
 ]
+
+
+def subscriptions(share_group: str | None) -> list[tuple[str, int]]:
+    """What ingest subscribes to: every filter, or each as ``$share/<group>/<filter>`` so that the
+    broker hands each message to one worker of the group (MQTT 5, also offered to 3.1.1 clients
+    by Mosquitto, EMQX and VerneMQ)."""
+    if share_group is None:
+        return list(SUBSCRIPTIONS)
+    return [(f"$share/{share_group}/{topic}", qos) for topic, qos in SUBSCRIPTIONS]
 
 
 def build_client(settings: MqttSettings) -> mqtt.Client:
@@ -66,6 +76,7 @@ class IngestService:
         client_factory: Callable[[MqttSettings], mqtt.Client] = build_client,
         clock: Callable[[], float] = time.time,
         sessions: Callable[[], Session] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._settings = settings
         self.metrics = metrics or IngestMetrics()
@@ -79,6 +90,8 @@ class IngestService:
             clock=clock,
             sessions=sessions,
             cctv_settings=settings.cctv,
+            batch_max=settings.ingest_batch_max,
+            bus=bus,  # central/buses.py: reaches the consoles of other processes too
         )
         self._client = client_factory(settings.mqtt)
         self._client.on_connect = self._on_connect
@@ -131,12 +144,14 @@ class IngestService:
         log.info("ingest: connected (session present: %s)", session_present)
         self.metrics.inc("connects")
         # Subscribe on every connect: the broker may have lost our session.
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(subscriptions(self._settings.ingest_share_group))
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list, _props: object) -> None:
         if any(getattr(code, "is_failure", False) for code in reason_codes):
             log.error("ingest: subscription refused: %s", reason_codes)
             return
+        group = self._settings.ingest_share_group
+        log.info("ingest: subscribed%s", f" in shared-subscription group {group!r}" if group else "")
         self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object, _props: object) -> None:

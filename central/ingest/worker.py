@@ -1,12 +1,19 @@
-"""The ingest worker thread: verify, store in one transaction, commit, and only then acknowledge.
+"""The ingest worker thread: verify, store a batch in one transaction, commit, and only then acknowledge.
 
-The MQTT callback only enqueues a :class:`Delivery`; this thread does the work in arrival order
-(MQTT wants QoS 1 acks in order). Bad payloads (malformed, forged, unknown sender, expired) can
-never become valid, so they are logged with the gate id and reason, counted and acknowledged; any
-other error on one delivery makes it poison, kept as a dead letter and acknowledged
-(:mod:`central.ingest.quarantine`), so no message can stall the broker's in-flight window.
-A database outage is different: the same message is retried with back-off and nothing is
+The MQTT callback only enqueues a :class:`Delivery`; this thread takes whatever has queued up
+(one message when idle, up to ``batch_max`` under load), verifies each message, stores the gate
+messages of the batch in one transaction and commits, then acknowledges every delivery of the
+batch in arrival order (MQTT wants QoS 1 acks in order). Bad payloads (malformed, forged, unknown
+sender, expired) can never become valid, so they are logged with the gate id and reason, counted
+and acknowledged with their batch; any other error on one delivery makes it poison, kept as a
+dead letter and acknowledged (:mod:`central.ingest.quarantine`), so no message can stall the
+broker's in-flight window. A database outage is different: the batch is retried with back-off and nothing is
 acknowledged, so the broker keeps it; on stop, whatever is unacknowledged is redelivered later.
+
+Several workers (processes, each with its own client id, on one MQTT shared subscription) may
+run against one database: the ledger's unique message id and ``INSERT ... ON CONFLICT DO
+NOTHING`` store a message once whichever worker gets it, and gates are locked in id order so
+batches that share gates queue instead of deadlocking (docs/central.md, "Ingest at scale").
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import (
     DBAPIError,
@@ -25,6 +33,7 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.cctv.ingest import CctvIngest
@@ -34,7 +43,16 @@ from central.events import EventBus, Notice, default_bus
 from central.ingest.keyring import GateKeyring
 from central.ingest.metrics import IngestMetrics
 from central.ingest.quarantine import Quarantine
-from central.ingest.store import Outcome, apply_message, record_security_alert
+from central.ingest.store import (
+    Outcome,
+    apply_message,
+    check_channel,
+    claim_messages,
+    fill_all_gaps,
+    is_durable,
+    ledger_row,
+    record_security_alert,
+)
 from central.models import DeadLetter, Gate, from_ms
 from central.settings import CctvSettings
 from protocol.envelope import Envelope, open_envelope
@@ -44,6 +62,10 @@ from protocol.topics import GateTopic, parse_gate_topic
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+# Most messages one transaction stores. Large enough that a commit's cost is spread thin, small
+# enough that a batch commits within tens of milliseconds (the broker waits for those acks).
+DEFAULT_BATCH_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,30 @@ class Delivery:
     token: object = None
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A gate message whose signature, sender, age and channel passed: ready to store."""
+
+    delivery: Delivery
+    topic: GateTopic
+    envelope: Envelope
+    received_at: datetime
+
+
+def _segments(deliveries: Sequence[Delivery], is_camera: Callable[[str], bool]) -> list[list[Delivery]]:
+    """Arrival order cut into runs of gate messages (one transaction each) and single camera
+    messages (stored by their own module, one transaction each)."""
+    segments: list[list[Delivery]] = []
+    for delivery in deliveries:
+        if is_camera(delivery.topic):
+            segments.append([delivery])
+        elif segments and not is_camera(segments[-1][0].topic):
+            segments[-1].append(delivery)
+        else:
+            segments.append([delivery])
+    return segments
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """Errors that mean "the database is not there right now", as opposed to a bad statement."""
     if isinstance(exc, (OperationalError, InterfaceError, StoreUnavailable)):
@@ -63,8 +109,12 @@ def is_unreachable(exc: BaseException) -> bool:
 
 
 class IngestWorker:
-    """Processes deliveries one at a time on its own thread.
+    """Processes deliveries in batches on its own thread.
 
+    Whatever has arrived while the previous batch was being stored is the next batch (up to
+    ``batch_max``): gate messages in it are verified one by one, then stored in ONE transaction,
+    committed, and only then acknowledged, each delivery once and in arrival order. An idle
+    worker therefore stores a lone message at once, and a busy one pays one commit for many.
     ``ack`` is called exactly once per delivery, after its effects are committed (or after it was
     judged permanently bad), never for a delivery still unstored when the worker stops.
     ``sessions`` is the session factory (a seam for outage tests); ``clock`` returns epoch seconds.
@@ -83,8 +133,11 @@ class IngestWorker:
         sessions: Callable[[], Session] | None = None,
         bus: EventBus | None = None,
         cctv_settings: CctvSettings | None = None,
+        batch_max: int = DEFAULT_BATCH_MAX,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        if batch_max < 1:
+            raise ValueError(f"batch_max must be at least 1, not {batch_max}")
         self._ack = ack
         self.metrics = metrics or IngestMetrics()
         self._max_age_ms = int(max_age_s * 1000)
@@ -92,6 +145,7 @@ class IngestWorker:
         self._retry_max_s = retry_max_s
         self._clock = clock
         self._sessions = sessions or database.session
+        self._batch_max = batch_max
         # Live consoles hear of each committed message here (central/events.py).
         self._bus = bus or default_bus()
         self.keyring = GateKeyring(self._sessions)
@@ -115,7 +169,7 @@ class IngestWorker:
         self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop after the current message; idempotent. Queued messages stay unacknowledged."""
+        """Stop after the current batch; idempotent. Queued messages stay unacknowledged."""
         self._stopping.set()
         self._queue.put(_STOP)
         thread, self._thread = self._thread, None
@@ -137,15 +191,17 @@ class IngestWorker:
             item = self._queue.get()
             if item is _STOP:
                 break
-            assert isinstance(item, Delivery)
+            batch, stop_after = self._drain(item)
             self._busy_since = self._monotonic()
             try:
-                self.process(item)
+                self.process_batch(batch)
             except Exception:
-                log.exception("ingest: unexpected error on %s; message left unacknowledged", item.topic)
+                log.exception("ingest: unexpected error on a batch of %d; left unacknowledged", len(batch))
                 self.metrics.inc("worker_errors")
             finally:
                 self._busy_since = None
+            if stop_after:
+                break
 
     def health(self, stuck_after_s: float) -> str:
         """``ok``, ``stopped`` (the thread is dead or was never started) or ``stuck`` (one
@@ -158,86 +214,201 @@ class IngestWorker:
             return "stuck"
         return "ok"
 
-    # -- one message -----------------------------------------------------------------------
+    def _drain(self, first: object) -> tuple[list[Delivery], bool]:
+        """*first* and whatever else is already queued (never waiting for more), up to batch_max."""
+        assert isinstance(first, Delivery)
+        batch = [first]
+        while len(batch) < self._batch_max:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            assert isinstance(item, Delivery)
+            batch.append(item)
+        return batch, False
+
+    # -- a batch ---------------------------------------------------------------------------
     def process(self, delivery: Delivery) -> bool:
         """Store one delivery and ack it; False if stopped before it could be stored."""
-        self.metrics.inc("received")
+        return self.process_batch([delivery])
+
+    def process_batch(self, deliveries: Sequence[Delivery]) -> bool:
+        """Store *deliveries* and ack each, in arrival order; False if stopped before all of them
+        were stored (those not stored stay unacknowledged; the broker redelivers them)."""
+        self.metrics.inc("received", len(deliveries))
+        for segment in _segments(deliveries, self.cctv.handles):
+            if not self._store_with_retry(segment):
+                return False
+            for delivery in segment:
+                self._ack(delivery)
+            self.metrics.inc("acked", len(segment))
+        self.metrics.inc("batches")
+        return True
+
+    def _store_with_retry(self, segment: list[Delivery]) -> bool:
+        """Store one segment, retrying while the database is unreachable; publish its notices."""
         delay = self._retry_initial_s
         while True:
             try:
-                try:
-                    self._handle(delivery)
-                except SQLAlchemyError as exc:
-                    if is_unreachable(exc):
-                        raise
-                    self._dead_letter(delivery, exc)
-                except StoreUnavailable:
-                    raise
-                except Exception as exc:  # poison: no retry can fix it (central/ingest/quarantine.py)
-                    self.quarantine.take(delivery.topic, delivery.payload, exc)
+                notices = self._store_segment(segment)
                 break
             except (SQLAlchemyError, StoreUnavailable) as exc:
                 if not is_unreachable(exc):
                     raise
-                self._note_outage(delivery, exc, delay)
+                self._note_outage(segment, exc, delay)
             if self._stopping.wait(delay):
-                log.warning("ingest: stopping with %s unstored; the broker will redeliver it", delivery.topic)
+                log.warning("ingest: stopping with %d message(s) unstored (first %s); the broker will redeliver them",
+                            len(segment), segment[0].topic)
                 return False
             delay = min(delay * 2, self._retry_max_s)
-        self._ack(delivery)
-        self.metrics.inc("acked")
+        # After the commit, so a console that reads the database on a notice finds the change.
+        for notice in notices:
+            self._bus.publish(notice)
         return True
 
-    def _note_outage(self, delivery: Delivery, exc: BaseException, delay: float) -> None:
+    def _note_outage(self, segment: list[Delivery], exc: BaseException, delay: float) -> None:
         self.metrics.inc("db_retries")
         log.warning(
-            "ingest: database unreachable (%s) storing %s; retrying in %.2f s, nothing acknowledged",
+            "ingest: database unreachable (%s) storing %d message(s) (first %s); retrying in %.2f s, nothing acknowledged",
             type(exc).__name__,
-            delivery.topic,
+            len(segment),
+            segment[0].topic,
             delay,
         )
 
-    def _handle(self, delivery: Delivery) -> None:
-        if self.cctv.handles(delivery.topic):
-            self.cctv.handle(delivery.topic, delivery.payload)
-            return
+    def _store_segment(self, segment: list[Delivery]) -> list[Notice]:
+        if self.cctv.handles(segment[0].topic):  # camera messages come one to a segment
+            delivery = segment[0]
+            try:
+                self.cctv.handle(delivery.topic, delivery.payload)
+            except Exception as exc:
+                self._refuse(delivery, exc)
+            return []
+        verified = [v for v in (self._verify_or_refuse(delivery) for delivery in segment) if v is not None]
+        if not verified:
+            return []
+        if len(verified) == 1:
+            return self._store_alone(verified[0])
+        try:
+            return self._store_verified(verified)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if isinstance(exc, SQLAlchemyError) and is_unreachable(exc):
+                raise
+            # One message spoils the transaction: store each alone, so only that one is refused.
+            log.warning("ingest: a batch of %d failed (%s); storing its messages one at a time",
+                        len(verified), type(exc).__name__)
+            self.metrics.inc("batch_splits")
+            notices: list[Notice] = []
+            for message in verified:
+                notices += self._store_alone(message)
+            return notices
+
+    def _store_alone(self, message: Verified) -> list[Notice]:
+        """One verified message in its own transaction; a permanent failure is its alone."""
+        try:
+            return self._store_verified([message])
+        except ProtocolError as exc:
+            self._reject(message.topic.gate_id, exc.reason, str(exc))
+            return []
+        except IntegrityError:
+            # Another worker committed the same message id first: already stored.
+            self.metrics.inc(Outcome.DUPLICATE.value)
+            return []
+        except Exception as exc:
+            self._refuse(message.delivery, exc)
+            return []
+
+    def _refuse(self, delivery: Delivery, exc: Exception) -> None:
+        """A delivery that failed for a reason no retry can fix: a database error on it is kept
+        as a dead letter, anything else as poison (central/ingest/quarantine.py); both are then
+        acknowledged. An unreachable database is re-raised: the caller retries, acking nothing."""
+        if isinstance(exc, StoreUnavailable) or (isinstance(exc, SQLAlchemyError) and is_unreachable(exc)):
+            raise exc
+        if isinstance(exc, SQLAlchemyError):
+            self._dead_letter(delivery, exc)
+        else:
+            self.quarantine.take(delivery.topic, delivery.payload, exc)
+
+    def _verify_or_refuse(self, delivery: Delivery) -> Verified | None:
+        try:
+            return self._verify(delivery)
+        except Exception as exc:
+            self._refuse(delivery, exc)
+            return None
+
+    def _store_verified(self, messages: list[Verified]) -> list[Notice]:
+        """Apply *messages* in one transaction and commit; the notices to publish."""
+        stored: list[tuple[Verified, Outcome]] = []
+        with self._sessions() as session:
+            # Lock the batch's gates, always in id order: two workers whose batches share gates
+            # queue for them instead of deadlocking, and one transaction at a time judges a
+            # gate's sequence. (SQLite has one writer anyway and ignores FOR UPDATE.)
+            gate_ids = sorted({m.topic.gate_id for m in messages})
+            gates = {
+                gate.id: gate
+                for gate in session.scalars(
+                    select(Gate).where(Gate.id.in_(gate_ids)).order_by(Gate.id).with_for_update()
+                )
+            }
+            known = [m for m in messages if m.topic.gate_id in gates]
+            # Every durable message's ledger row in one statement: the ids this batch claims
+            # are the ones it stores; the rest another transaction (or worker) stored first.
+            claimed = claim_messages(session, [ledger_row(m.topic.gate_id, m.envelope, m.received_at)
+                                               for m in known if is_durable(m.envelope)])
+            seen: set[str] = set()
+            late: dict[str, list[tuple[int, str]]] = {gate_id: [] for gate_id in gates}
+            # A gate's events in sequence order (stable: state and health keep arrival order),
+            # so a batch never opens a gap that its own next message closes.
+            for message in sorted(messages, key=lambda m: (m.topic.gate_id, m.topic.channel, m.envelope.seq)):
+                gate = gates.get(message.topic.gate_id)
+                if gate is None:  # removed since its key was cached
+                    self.keyring.forget(message.topic.gate_id)
+                    self._reject(message.topic.gate_id, "unknown_sender", "gate no longer registered")
+                    continue
+                message_id = message.envelope.message_id
+                is_new = message_id in claimed and message_id not in seen
+                seen.add(message_id)
+                outcome = apply_message(session, gate, message.topic.channel, message.envelope, message.received_at,
+                                        claimed=is_new, late=late[gate.id])
+                stored.append((message, outcome))
+            # Gaps that late arrivals complete: once for the batch, not a look-up per message.
+            fill_all_gaps(session, gates, late, max(m.received_at for m in messages))
+            session.commit()
+        notices = []
+        for message, outcome in stored:
+            self.metrics.inc(outcome.value)
+            envelope = message.envelope
+            log.debug("gate %s: %s %s seq %d -> %s", message.topic.gate_id, envelope.payload.kind,
+                      envelope.message_id, envelope.seq, outcome.value)
+            if outcome is not Outcome.DUPLICATE and outcome is not Outcome.STATE_STALE:
+                notices.append(Notice(message.topic.gate_id, message.topic.channel, envelope.message_id, outcome.value))
+        return notices
+
+    # -- one message: decode and judge ----------------------------------------------------------
+    def _verify(self, delivery: Delivery) -> Verified | None:
+        """The one place a gate delivery is decoded and judged: the verified message, or None
+        when it was refused (logged, counted; acknowledged with its batch, since it can never
+        become valid)."""
         try:
             topic = parse_gate_topic(delivery.topic)
         except ValueError:
             self._reject(None, "bad_topic", f"not a gate topic: {delivery.topic[:200]!r}")
-            return
+            return None
         if topic.channel == "commands":
             self._reject(topic.gate_id, "bad_topic", "commands are not ingested")
-            return
+            return None
         now_s = self._clock()
         try:
             envelope = self._open(delivery, topic, now_s)
+            check_channel(topic.gate_id, topic.channel, envelope)
         except ProtocolError as exc:
             self._reject_protocol(topic, exc, now_s)
-            return
-        received_at = from_ms(int(now_s * 1000))
-        with self._sessions() as session:
-            gate = session.get(Gate, topic.gate_id)
-            if gate is None:  # removed since its key was cached
-                self.keyring.forget(topic.gate_id)
-                self._reject(topic.gate_id, "unknown_sender", "gate no longer registered")
-                return
-            try:
-                outcome = apply_message(session, gate, topic.channel, envelope, received_at)
-            except ProtocolError as exc:
-                session.rollback()
-                self._reject(topic.gate_id, exc.reason, str(exc))
-                return
-            try:
-                session.commit()
-            except IntegrityError:
-                # Another worker committed the same message id first: already stored.
-                session.rollback()
-                outcome = Outcome.DUPLICATE
-        self.metrics.inc(outcome.value)
-        if outcome is not Outcome.DUPLICATE and outcome is not Outcome.STATE_STALE:
-            self._bus.publish(Notice(topic.gate_id, topic.channel, envelope.message_id, outcome.value))
-        log.debug("gate %s: %s %s seq %d -> %s", topic.gate_id, envelope.payload.kind, envelope.message_id, envelope.seq, outcome.value)
+            return None
+        return Verified(delivery, topic, envelope, from_ms(int(now_s * 1000)))
 
     def _open(self, delivery: Delivery, topic: GateTopic, now_s: float) -> Envelope:
         def attempt() -> Envelope:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from central.models import Crossing, as_utc
 from central.timefmt import WIB
+from central.security.limits import Day, Offset
 
 
 class CrossingQuery(BaseModel):
@@ -21,10 +22,10 @@ class CrossingQuery(BaseModel):
     document_number: Annotated[str, Field(max_length=20)] | None = None
     name: Annotated[str, Field(min_length=2, max_length=80)] | None = None
     gate: Annotated[str, Field(max_length=64)] | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 def search(session: Session, query: CrossingQuery) -> list[Crossing]:

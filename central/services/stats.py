@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from central.models import Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
+from central.models import ENDED_EVENT_SQL, Alert, Crossing, Gate, GateMessage, SequenceGap, as_utc
 from central.timefmt import WIB
 
 
@@ -104,7 +104,11 @@ def outcome_rates(outcomes: Iterable[str]) -> dict[str, Any]:
 
 def hourly_throughput(completed: Iterable[datetime]) -> dict[str, Any]:
     """Crossings per WIB clock hour; the mean is over hours that saw at least one crossing."""
-    buckets = Counter(as_utc(at).astimezone(WIB).strftime("%Y-%m-%dT%H:00") for at in completed if at is not None)
+    # Bucketed by whole WIB hours as integers, formatted once per bucket: strftime per crossing
+    # was a third of the statistics' time.
+    offset_s = WIB.utcoffset(None).total_seconds()
+    hour_counts = Counter(int((as_utc(at).timestamp() + offset_s) // 3600) for at in completed if at is not None)
+    buckets = {datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:00"): n for h, n in hour_counts.items()}
     hours = [{"hour": hour, "crossings": n} for hour, n in sorted(buckets.items())]
     return {
         "per_hour": hours,
@@ -118,27 +122,27 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
+def ended_query(dialect: str, start: datetime, end: datetime) -> Select[Any]:
+    """(gate, outcome, reason) of the ``transaction_ended`` events sent in [start, end).
+
+    One event in a dozen per traveller: the filter is the partial index's own predicate
+    (``ENDED_EVENT_SQL``), so the database reads those rows only, and only the fields the report
+    needs leave it (reading and decoding every event's payload took seconds for a week)."""
+    outcome = GateMessage.payload[("details", "outcome")].as_string()
+    reason = GateMessage.payload[("reason",)].as_string()
+    query = select(GateMessage.gate_id, outcome, reason).where(GateMessage.sent_at >= start, GateMessage.sent_at < end)
+    ended = ENDED_EVENT_SQL.get(dialect)
+    if ended is not None:
+        return query.where(text(ended))
+    # Another engine: the portable spelling, without the index.
+    return query.where(GateMessage.kind == "gate_event",
+                       GateMessage.payload[("event",)].as_string() == "transaction_ended")
+
+
 def _ended_transactions(session: Session, start: datetime, end: datetime) -> list[tuple[str, str]]:
     """(gate, outcome) of every ``transaction_ended`` event the gates sent in [start, end)."""
-    rows = session.execute(
-        select(GateMessage.gate_id, GateMessage.payload).where(
-            GateMessage.kind == "gate_event",
-            GateMessage.sent_at >= start,
-            GateMessage.sent_at < end,
-        )
-    ).all()
-    out: list[tuple[str, str]] = []
-    for gate_id, payload in rows:
-        if not isinstance(payload, dict) or payload.get("event") != "transaction_ended":
-            continue
-        details = payload.get("details") or {}
-        out.append(
-            (
-                str(gate_id),
-                str(details.get("outcome") or payload.get("reason") or "unknown"),
-            )
-        )
-    return out
+    query = ended_query(session.get_bind().dialect.name, start, end)
+    return [(str(gate_id), str(out or why or "unknown")) for gate_id, out, why in session.execute(query)]
 
 
 def travellers_held(session: Session, start: datetime, end: datetime) -> int:

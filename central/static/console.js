@@ -573,7 +573,12 @@
     if (!window.EventSource) { setMode("polling"); return; }
     const source = new EventSource(root.dataset.streamUrl);
     source.addEventListener("open", () => { setMode("live"); refresh(); });
-    source.addEventListener("error", () => { setMode("polling"); });  // EventSource retries by itself
+    source.addEventListener("error", () => {
+      setMode("polling");  // EventSource retries a dropped stream by itself...
+      // ...but not one the server refused (503 when its stream slots are all taken): poll, and
+      // ask again later, spread out so that refused consoles do not all come back at once.
+      if (source.readyState === EventSource.CLOSED) window.setTimeout(connect, 20000 + Math.random() * 20000);
+    });
     for (const kind of ["alert", "gate", "crossing"]) {
       source.addEventListener(kind, (ev) => {
         // A bad frame is logged and skipped: the next full read heals the view.

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
+from flask import session as flask_session
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
@@ -29,6 +30,7 @@ from central.security import sessions
 from central.services import audit, commands, gates, users
 from central.services.stats import WIB
 from central.views.common import actor, extension, now_ms
+from central.security.limits import Day
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +205,8 @@ def reset_password(user_id: int) -> str:
     password = users.reset_password(target)
     audit.record(session, actor(), "user_password_reset", f"user:{target.username}")
     session.commit()
+    if target.id == g.user.id:  # one's own reset: every other session ends, this one goes on
+        sessions.stamp(flask_session, target)
     history = audit.search(session, target=f"user:{target.username}", limit=20)
     return render_template("admin/user.html", user=target, fields=user_fields(), history=history,
                            roles=[r.value for r in Role], handed_password=(target.username, password))
@@ -221,11 +225,12 @@ class GateForm(BaseModel):
 
 
 def _gates_page(status: int = 200, **context: Any) -> Any:
-    from central.views.console import console_gate_view
+    from central.views.console import console_gate_views
 
     session = get_session()
     now = now_ms()
-    rows = [(gate, console_gate_view(gate, now, session)) for gate in gates.list_gates(session)]
+    listed = gates.list_gates(session)
+    rows = list(zip(listed, console_gate_views(session, listed, now), strict=True))
     page = render_template("admin/gates.html", rows=rows, fingerprint=gates.key_fingerprint, **context)
     return (page, status) if status != 200 else page
 
@@ -322,7 +327,7 @@ class AuditFilter(BaseModel):
     username: Annotated[str, Field(max_length=64)] | None = None
     action: Annotated[str, Field(max_length=64)] | None = None
     target: Annotated[str, Field(max_length=200)] | None = None
-    day: date | None = None  # a WIB day
+    day: Day | None = None  # a WIB day
     page: Annotated[int, Field(ge=1, le=10_000)] = 1
 
 

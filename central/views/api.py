@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from flask import Blueprint, jsonify, request
@@ -18,6 +17,7 @@ from central.services import alerts, audit, commands, crossings, face_evidence, 
 from central.services.stats import daily_recap, gate_statistics
 from central.services.stats import stats as compute_stats
 from central.views.common import actor, extension, now_ms
+from central.security.limits import Day
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -195,7 +195,7 @@ def gate_faces(gate_id: str, transaction_id: str) -> Response:
 class DailyQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date | None = None
+    day: Day | None = None
 
 
 @bp.route("/reports/daily")

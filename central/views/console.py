@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -34,7 +34,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 POLL_INTERVAL_MS = 2000
 # With the stream open the page still re-reads everything now and then, to heal a lost notice.
 STREAM_RESYNC_MS = 30000
-HEARTBEAT_S = 15.0  # a comment line, so a vanished browser is noticed and its thread freed
+# A comment line, so a vanished browser is noticed (its next write fails) and its slot freed.
+HEARTBEAT_S = 5.0
 # Each open stream holds one web server thread: end it now and then, EventSource reconnects.
 STREAM_MAX_S = 300.0
 RECONNECT_MS = 2000
@@ -71,15 +72,52 @@ def console_gate_view(gate: Gate, now: int, session: Session | None = None) -> d
     judge a hold or a retry (sop §8), the commands the gate accepts now, the gate's answer to the
     last command, and whether face images wait for this transaction; the console is for
     supervisors only."""
+    view = _gate_view(gate, now)
+    if session is not None:
+        view["last_command"] = _last_command(session, gate.id)
+        view["faces"] = _has_faces(session, gate.id, (gate.state or {}).get("transaction_id"))
+    return view
+
+
+def console_gate_views(session: Session, rows: list[Gate], now: int) -> list[dict[str, Any]]:
+    """:func:`console_gate_view` for every gate in three queries, not two per gate: the live view
+    is the console's most frequent request, and each query is a round trip to the database
+    (on a loaded machine 40 of them made it the slowest page)."""
+    last = _last_commands(session, [g.id for g in rows])
+    pending = {(g.id, (g.state or {}).get("transaction_id")) for g in rows if (g.state or {}).get("transaction_id")}
+    with_faces = _transactions_with_faces(session, pending)
+    views = []
+    for gate in rows:
+        view = _gate_view(gate, now)
+        view["last_command"] = last.get(gate.id)
+        view["faces"] = (gate.id, (gate.state or {}).get("transaction_id")) in with_faces
+        views.append(view)
+    return views
+
+
+def _gate_view(gate: Gate, now: int) -> dict[str, Any]:
     view = gates.gate_view(gate, now)
     state = gate.state or {}
     traveler = state.get("traveler") or None
     view["mrz"] = {name: traveler.get(name) for name in MRZ_FIELDS} if traveler else None
     view["commands"] = list(state.get("commands") or [])
-    if session is not None:
-        view["last_command"] = _last_command(session, gate.id)
-        view["faces"] = _has_faces(session, gate.id, state.get("transaction_id"))
     return view
+
+
+def _last_commands(session: Session, gate_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not gate_ids:
+        return {}
+    newest = (select(func.max(CommandRecord.id)).where(CommandRecord.gate_id.in_(gate_ids))
+              .group_by(CommandRecord.gate_id))
+    return {r.gate_id: commands.command_view(r) for r in session.scalars(select(CommandRecord).where(CommandRecord.id.in_(newest)))}
+
+
+def _transactions_with_faces(session: Session, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not pairs:
+        return set()
+    found = session.execute(select(FaceEvidenceRecord.gate_id, FaceEvidenceRecord.transaction_id).where(
+        tuple_(FaceEvidenceRecord.gate_id, FaceEvidenceRecord.transaction_id).in_(sorted(pairs))).distinct())
+    return {(g, t) for g, t in found}
 
 
 def _last_command(session: Session, gate_id: str) -> dict[str, Any] | None:
@@ -100,7 +138,7 @@ def _has_faces(session: Session, gate_id: str, transaction_id: str | None) -> bo
 def live_view_from(session: Session, now: int) -> dict[str, Any]:
     return {
         "now_ms": now,
-        "gates": [console_gate_view(gate, now, session) for gate in gates.list_gates(session)],
+        "gates": console_gate_views(session, gates.list_gates(session), now),
         "alerts": [alerts.alert_view(a) for a in alerts.list_alerts(session, limit=50)],
         "crossings": [crossings.crossing_view(c) for c in crossings.search(session, crossings.CrossingQuery(limit=20))],
     }
@@ -174,6 +212,13 @@ def stream() -> Response:
     """Server-sent events: ``alert``, ``gate`` and ``crossing``, each a JSON object."""
     from central.app import EXT_BUS, EXT_CLOCK
 
+    from central import streams
+
+    # Under waitress each open stream holds a thread: past the limit, a 503 the page answers by
+    # polling (and retrying the stream later), so /healthz and pages always find a thread.
+    release = streams.slots().take()
+    if release is None:
+        return streams.refuse()
     bus: EventBus = extension(EXT_BUS)
     clock = extension(EXT_CLOCK)
     subscription = bus.subscribe()
@@ -182,6 +227,7 @@ def stream() -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a reverse proxy must not hold the frames back
     response.call_on_close(subscription.close)  # also when the body was never iterated
+    response.call_on_close(release)
     log.info("console stream opened by %s", actor().username)
     return response
 

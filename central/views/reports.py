@@ -18,6 +18,7 @@ from central.roles import Role, role_required
 from central.services import crossings, stats
 from central.services.stats import WIB
 from central.views.common import now_ms
+from central.security.limits import Day
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -33,14 +34,14 @@ def today_wib() -> date:
 class DayQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date | None = None
+    day: Day | None = None
 
 
 class RangeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> RangeQuery:
@@ -64,8 +65,8 @@ class SearchForm(BaseModel):
     document_number: Annotated[str, Field(max_length=20)] | None = None
     name: Annotated[str, Field(min_length=2, max_length=80)] | None = None
     gate: Annotated[str, Field(max_length=64)] | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
 
 def _form_values() -> dict[str, Any]:

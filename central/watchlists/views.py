@@ -32,6 +32,7 @@ from central.roles import Role, role_required
 from central.views.common import actor, now_ms
 from central.watchlists import csvimport, publisher, service
 from central.watchlists.errors import VersionConflict
+from central.security.limits import Offset
 from edge.watchlist.model import LIST_NAMES
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class SearchQuery(BaseModel):
     list: Annotated[str, Field(max_length=32)] | None = None
     inactive: bool = False
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 def _parse_query(model: type[BaseModel], data: Any) -> Any:

@@ -4,11 +4,12 @@ every route this area added."""
 from __future__ import annotations
 
 import json
+import uuid
 import re
 from pathlib import Path
 
 import pytest
-from central_support import NOW_S, TRAVELER, FakeGate, act_as, ingest, register
+from central_support import NOW_MS, NOW_S, TRAVELER, FakeGate, act_as, ingest, register, unique_gate_id
 
 import central
 from central.i18n import translate
@@ -239,3 +240,33 @@ def test_openapi_lists_every_api_route_with_its_roles(app, client, database) -> 
         "schema": {"type": "string"},
     } in doc["paths"]["/gates/{gate_id}"]["get"]["parameters"]
     assert any(p["name"] == "document_number" for p in doc["paths"]["/crossings"]["get"]["parameters"])
+
+
+def test_the_live_view_reads_all_gates_at_once_and_shows_the_same(any_database) -> None:
+    """console_gate_views (three queries for every gate) must show what console_gate_view shows
+    gate by gate: the newest command, and faces only for the gate's current transaction."""
+    from datetime import timedelta
+
+    from central.models import CommandRecord, FaceEvidenceRecord, Gate, utcnow
+    from central.views.console import console_gate_view, console_gate_views
+
+    ids = [unique_gate_id() for _ in range(3)]
+    for gate_id in ids:
+        register(any_database, FakeGate(gate_id))
+    soon = utcnow() + timedelta(hours=1)
+    with any_database.session() as session:
+        for n, action in enumerate(("retry", "release")):  # two for the first gate: the newest shows
+            session.add(CommandRecord(command_id=f"c-{uuid.uuid4().hex}", gate_id=ids[0], action=action,
+                                      reason=f"r{n}", issued_by="spv", expires_at=soon))
+        session.get(Gate, ids[1]).state = {"state": "face_check", "transaction_id": "tx-now", "commands": []}
+        session.get(Gate, ids[2]).state = {"state": "face_check", "transaction_id": "tx-other", "commands": []}
+        for gate_id, transaction in ((ids[1], "tx-now"), (ids[2], "tx-old")):
+            session.add(FaceEvidenceRecord(gate_id=gate_id, transaction_id=transaction, captured_jpeg=b"\xff\xd8",
+                                           expires_at=soon, source_message_id=uuid.uuid4().hex))
+        session.commit()
+        rows = [session.get(Gate, gate_id) for gate_id in ids]
+        batched = console_gate_views(session, rows, NOW_MS)
+        one_by_one = [console_gate_view(gate, NOW_MS, session) for gate in rows]
+    assert batched == one_by_one
+    assert batched[0]["last_command"]["action"] == "release"
+    assert [view["faces"] for view in batched] == [False, True, False]

@@ -178,8 +178,12 @@ def test_sequence_gap_is_flagged_then_closed_by_late_arrivals(harness: Harness, 
     assert harness.count(Alert, Alert.kind == "sequence_gap") == 1
     harness.feed(late_3)
     assert harness.rows(SequenceGap)[0].closed_at is None  # 2 still missing
+    assert harness.count(Alert, Alert.kind == "sequence_gap", Alert.acknowledged_at.is_(None)) == 1
     harness.feed(late_2)
     assert harness.rows(SequenceGap)[0].closed_at is not None
+    # Nothing is missing any more: the alert is answered by the message that filled the gap.
+    [alert] = harness.rows(Alert, Alert.kind == "sequence_gap")
+    assert alert.acknowledged_at is not None and alert.answered_by_message_id is not None
     [row] = harness.rows(Gate)
     assert row.last_seq == 4
     assert harness.count(GateMessage) == 4

@@ -16,7 +16,7 @@ def schema_differences(database: Database) -> list:
         return compare_metadata(context, metadata())
 
 
-HEAD = "0006_audit_chain_sessions"
+HEAD = "0008_reports_bus"
 
 
 def test_an_empty_database_migrates_to_the_models_schema(database_url: str) -> None:

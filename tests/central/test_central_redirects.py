@@ -76,5 +76,8 @@ def test_login_keeps_a_local_next(client: FlaskClient, database) -> None:
 def test_language_toggle_never_redirects_off_site(client: FlaskClient, target: str) -> None:
     token = _csrf(client)
     response = client.post("/lang", data={"lang": "id", "next": target, "csrf_token": token})
+    if "\x00" in target:  # refused before any view (request_guard): no redirect at all
+        assert response.status_code == 400
+        return
     assert response.status_code == 302
     assert response.headers["Location"] == "/"

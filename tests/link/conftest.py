@@ -18,7 +18,7 @@ from edge.link.outbox import Outbox
 from edge.settings import MqttSettings
 from protocol.keys import KeyPair, generate_keypair
 
-WAIT_S = 15.0  # generous upper bound for any broker round trip; tests wait on conditions, never sleep
+WAIT_S = 45.0  # generous upper bound for any broker round trip; tests wait on conditions, never sleep
 
 
 @dataclass

@@ -178,3 +178,26 @@ def test_a_failed_face_shows_the_captured_face_beside_the_document_photo(central
     with central.database.session() as session:
         (view,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "face_view")).all()
         assert view.username == supervisor and view.details["transaction_id"] == "tx-ui-3"
+
+
+def test_a_console_refused_a_stream_polls_and_still_shows_the_hold(central, browser) -> None:
+    """Issue 18 item 3: with every stream slot taken the server answers 503 at once; the page
+    must fall back to polling (and still show a hold), not hang or stay blank."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from central import streams
+
+    streams.init_app(central.app, 0)  # every slot taken
+    wait = WebDriverWait(browser, WAIT_S, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    gate = central.add_gate("gt-ui503")
+    central.ingest(ui.idle_state(gate))
+    ui.log_in(browser, central.url, central.add_user("supervisor"))
+    mode = "const link = document.getElementById('link-mode'); return link && link.dataset.mode;"
+    wait.until(lambda d: d.execute_script(mode) == "polling")
+    wait.until(lambda d: d.execute_script("return !!document.getElementById('gate-gt-ui503');"))
+    assert central.app.extensions[streams.EXT].refused >= 1  # the page asked, was refused, and polls
+    for delivery in ui.hold_messages(gate, "tx-ui-503"):
+        central.ingest(delivery)
+    wait.until(lambda d: d.execute_script("return !!document.querySelector('#alarm-banner .alarm');"))
+    assert browser.execute_script(mode) == "polling"
