@@ -41,7 +41,7 @@ def _needs(stack: str) -> None:
 
 
 @pytest.mark.services
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(420)  # two minutes a stack on a busy shared 2-core machine
 @pytest.mark.parametrize("stack", ["services", "embedded"])
 def test_chaos_short_form_loses_nothing(stack: str) -> None:
     _needs(stack)
