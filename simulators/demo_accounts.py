@@ -37,6 +37,21 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
                 job="travel documents and stay permits: starts applications"),
     DemoAccount("demo_kasi_backoffice", "backoffice", ("kasi_dokjal", "kasi_intalkim"),
                 job="head of travel documents and of stay permits: approves"),
+    # The rest of the office, so that every one of the 38 SOPs can be walked in the demo: the
+    # intelligence and enforcement section (int-*), IT, information and the treasurer (it-*, the
+    # fee steps), and the head of office, who signs decision letters (tpi-09's SK) and
+    # endorsements. Doers and approvers are separate logins, as separation of duties requires.
+    DemoAccount("demo_intel", "backoffice", ("petugas_inteldakim",),
+                job="intelligence and enforcement officer: investigations, detention, deportation"),
+    DemoAccount("demo_kasi_intel", "backoffice", ("kasi_intel", "kasi_penindakan", "kabid_inteldakim"),
+                job="heads of intelligence, enforcement and their division: approve"),
+    DemoAccount("demo_it", "backoffice",
+                ("petugas_tik", "pusdata_admin", "customer_service", "tata_usaha", "bendahara"),
+                job="IT, data centre, customer service, administration and treasurer: IT and service SOPs"),
+    DemoAccount("demo_kasi_it", "backoffice", ("kasi_tik", "kabid_tikkim", "kasi_ikom"),
+                job="heads of IT, information and their division: approve"),
+    DemoAccount("demo_kepala_kantor", "supervisor", ("kepala_kantor",),
+                job="head of office (Kakanim): signs decision letters and endorsements"),
     DemoAccount("demo_report_only", "report_only", job="reports and service standards"),
 )
 
