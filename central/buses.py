@@ -26,14 +26,13 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import ssl
 import threading
 import time
 import uuid
 from typing import Any
 
 from central.events import EventBus, LocalBus, Notice, Subscription, default_bus
-from central.settings import BusSettings, CentralSettings, MqttSettings
+from central.settings import BusSettings, CentralSettings, MqttSettings, apply_login
 
 log = logging.getLogger(__name__)
 
@@ -334,12 +333,7 @@ class MqttBus(RelayBus):
         self._connected = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311, clean_session=True,
                                    client_id=client_id or f"autogate-bus-{uuid.uuid4().hex[:12]}")
-        if settings.username:
-            password = settings.password.get_secret_value() if settings.password else None
-            self._client.username_pw_set(settings.username, password)
-        if settings.tls:
-            self._client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                                 tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        apply_login(self._client, settings)
         self._client.reconnect_delay_set(1, 30)
         self._client.enable_logger(logging.getLogger("central.bus.paho"))
         self._client.on_connect = self._on_connect

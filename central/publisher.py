@@ -11,7 +11,6 @@ wait for the broker's PUBACK, ``CommandNotSent`` otherwise.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import uuid
 from typing import Any
@@ -20,9 +19,24 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.errors import CommandNotSent
-from central.settings import MqttSettings
+from central.settings import MqttSettings, apply_login
 
 log = logging.getLogger(__name__)
+
+
+def publish_acknowledged(client: mqtt.Client, connected: threading.Event, topic: str, payload: bytes, *,
+                         retain: bool = False, timeout_s: float = 5.0) -> None:
+    """Publish at QoS 1 and wait for the broker's PUBACK; ``CommandNotSent`` otherwise."""
+    if not connected.is_set():
+        # paho would queue it and send it after a reconnect, long after we answered "not sent".
+        raise CommandNotSent(f"not connected to the broker; {topic} not sent")
+    info = client.publish(topic, payload, qos=1, retain=retain)
+    try:
+        info.wait_for_publish(timeout_s)
+    except (RuntimeError, ValueError) as exc:
+        raise CommandNotSent(f"broker did not take the message for {topic}: {exc}") from exc
+    if not info.is_published():
+        raise CommandNotSent(f"no PUBACK for {topic} within {timeout_s:.0f} s")
 
 
 class BrokerPublisher:
@@ -34,12 +48,7 @@ class BrokerPublisher:
         client_id = f"{client_id_prefix}-{uuid.uuid4().hex[:12]}"[:64]
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
                                    protocol=mqtt.MQTTv311)
-        if settings.username:
-            password = settings.password.get_secret_value() if settings.password else None
-            self._client.username_pw_set(settings.username, password)
-        if settings.tls:
-            self._client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                                 tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        apply_login(self._client, settings)
         self._client.reconnect_delay_set(1, 60)
         self._client.enable_logger(logging.getLogger("central.publisher.paho"))
         self._client.on_connect = self._on_connect
@@ -62,16 +71,7 @@ class BrokerPublisher:
         self.connected.clear()
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False, timeout_s: float = 5.0) -> None:
-        if not self.connected.is_set():
-            # paho would queue it and send it after a reconnect, long after we answered "not sent".
-            raise CommandNotSent(f"not connected to the broker; {topic} not sent")
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        try:
-            info.wait_for_publish(timeout_s)
-        except (RuntimeError, ValueError) as exc:
-            raise CommandNotSent(f"broker did not take the message for {topic}: {exc}") from exc
-        if not info.is_published():
-            raise CommandNotSent(f"no PUBACK for {topic} within {timeout_s:.0f} s")
+        publish_acknowledged(self._client, self.connected, topic, payload, retain=retain, timeout_s=timeout_s)
 
     @property
     def is_healthy(self) -> bool:

@@ -44,6 +44,14 @@ class MqttSettings(BaseModel):
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive")
 
 
+def apply_login(client: mqtt.Client, settings: MqttSettings) -> None:
+    """Set central's broker account and TLS on a paho client (every client central opens)."""
+    if settings.username:
+        password = settings.password.get_secret_value() if settings.password else None
+        client.username_pw_set(settings.username, password)
+    apply_tls(client, settings)
+
+
 def apply_tls(client: mqtt.Client, settings: MqttSettings) -> None:
     """Set TLS on a paho client from *settings* (ingest, command publisher and watchlist CLI alike)."""
     if not settings.tls:

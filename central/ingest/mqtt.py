@@ -18,11 +18,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session
 
 from central.db import Database
-from central.errors import CommandNotSent
 from central.events import EventBus
 from central.ingest.metrics import IngestMetrics
 from central.ingest.worker import Delivery, IngestWorker
-from central.settings import CentralSettings, MqttSettings, apply_tls
+from central.publisher import publish_acknowledged
+from central.settings import CentralSettings, MqttSettings, apply_login
 from protocol.cctv import all_cameras
 from protocol.topics import all_gates
 
@@ -55,10 +55,7 @@ def build_client(settings: MqttSettings) -> mqtt.Client:
         protocol=mqtt.MQTTv311,
         manual_ack=True,
     )
-    if settings.username:
-        password = settings.password.get_secret_value() if settings.password else None
-        client.username_pw_set(settings.username, password)
-    apply_tls(client, settings)
+    apply_login(client, settings)
     client.reconnect_delay_set(1, 60)
     client.enable_logger(logging.getLogger("central.ingest.paho"))
     return client
@@ -171,16 +168,7 @@ class IngestService:
     # -- commands ----------------------------------------------------------------------------
     def publish(self, topic: str, payload: bytes, *, retain: bool = False, timeout_s: float = 5.0) -> None:
         """Publish at QoS 1 and wait for the broker's PUBACK; CommandNotSent otherwise."""
-        if not self.connected.is_set():
-            # paho would queue it and send it after a reconnect, long after we answered "not sent".
-            raise CommandNotSent(f"not connected to the broker; {topic} not sent")
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        try:
-            info.wait_for_publish(timeout_s)
-        except (RuntimeError, ValueError) as exc:
-            raise CommandNotSent(f"broker did not take the message for {topic}: {exc}") from exc
-        if not info.is_published():
-            raise CommandNotSent(f"no PUBACK for {topic} within {timeout_s:.0f} s")
+        publish_acknowledged(self._client, self.connected, topic, payload, retain=retain, timeout_s=timeout_s)
 
     @property
     def is_healthy(self) -> bool:

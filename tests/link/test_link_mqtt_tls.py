@@ -211,3 +211,27 @@ def test_plain_tcp_wrong_ca_and_missing_client_certificate_are_refused(broker, t
                                      "key_file": key})
     impostor = build_gate_client(a, settings, will_topic=gate_health(a), will_payload=b"x")
     assert _connect(impostor, broker) != "ok"
+
+
+def test_a_web_workers_publisher_sends_commands_over_mutual_tls(broker) -> None:
+    """gunicorn's web workers publish commands through their own client (central/publisher.py):
+    it must present central's client certificate too (it set only the CA before, and a broker
+    that asks for a certificate refused it)."""
+    from central.publisher import BrokerPublisher
+
+    a = next(iter(broker.users))
+    gate_a = _gate(broker, a)
+    gate_a.subscribe(gate_commands(a))
+    creds = broker.users["central-ingest"]
+    publisher = BrokerPublisher(CentralMqttSettings(
+        host=broker.host, port=broker.port, username=creds.user, password=creds.password,
+        tls=True, ca_file=broker.ca.cert_file, cert_file=creds.cert_file, key_file=creds.key_file,
+    ))
+    publisher.start()
+    try:
+        assert publisher.connected.wait(WAIT_S), "the web worker's publisher never connected"
+        publisher.publish(gate_commands(a), b"from-a-web-worker")
+        assert gate_a.wait_for(gate_commands(a), b"from-a-web-worker")
+    finally:
+        publisher.close()
+        gate_a.close()
