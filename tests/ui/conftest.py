@@ -6,39 +6,21 @@ except under AUTOGATE_REQUIRE_SERVICES=1 (CI), where it fails.
 
 from __future__ import annotations
 
-import os
 
 import pytest
 import ui_harness as ui
 
-REQUIRE = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
-
-
-def _need_browser() -> None:
-    missing = []
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip)")
-    if ui.find_browser() is None:
-        missing.append("chromium + chromium-driver (apt)")
-    if missing:
-        text = "headless UI test needs " + ", ".join(missing)
-        if REQUIRE:
-            pytest.fail(text + " and AUTOGATE_REQUIRE_SERVICES=1")
-        pytest.skip(text)
-
 
 @pytest.fixture
 def central(tmp_path):
-    _need_browser()
+    ui.need_browser()
     with ui.running_central(tmp_path) as running:
         yield running
 
 
 @pytest.fixture
 def browser(tmp_path):
-    _need_browser()
+    ui.need_browser()
     with ui.chromium(tmp_path) as driver:
         yield driver
 

@@ -18,7 +18,6 @@ session per role.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,33 +30,17 @@ from central.cases.models import Case
 from central.enrolments.models import Enrolment
 from simulators.demo_accounts import DEMO_ACCOUNTS, create_accounts
 
-REQUIRE = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
 FACES = Path(__file__).resolve().parents[1] / "face" / "data"
 BY_ROLE = {"supervisor": "demo_supervisor", "cctv_operator": "demo_cctv_operator", "admin": "demo_admin",
            "officer": "demo_officer", "report_only": "demo_report_only"}
 OFFICER, APPROVER = "demo_backoffice", "demo_kasi_backoffice"
 
 
-def _need_browser() -> None:
-    missing = []
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip)")
-    if ui.find_browser() is None:
-        missing.append("chromium + chromium-driver (apt)")
-    if missing:
-        text = "headless UI test needs " + ", ".join(missing)
-        if REQUIRE:
-            pytest.fail(text + " and AUTOGATE_REQUIRE_SERVICES=1")
-        pytest.skip(text)
-
-
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory) -> Any:
     """One central for the module, with the demo's logins (all with the harness's password) and a
     departure gate whose traveller is held on a cekal match (the supervisor's alarm)."""
-    _need_browser()
+    ui.need_browser()
     with ui.running_central(tmp_path_factory.mktemp("central")) as central:
         with central.database.session() as session:
             create_accounts(session, lambda _username: ui.PASSWORD)

@@ -16,7 +16,6 @@ under AUTOGATE_REQUIRE_SERVICES=1, where it fails.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -29,29 +28,13 @@ from central.cases.positions import set_positions
 from central.enrolments.models import Enrolment
 from central.services.audit import Actor
 
-REQUIRE = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
 WAIT_S = 15
 FACES = Path(__file__).resolve().parents[1] / "face" / "data"
 
 
-def _need_browser() -> None:
-    missing = []
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip)")
-    if ui.find_browser() is None:
-        missing.append("chromium + chromium-driver (apt)")
-    if missing:
-        text = "headless UI test needs " + ", ".join(missing)
-        if REQUIRE:
-            pytest.fail(text + " and AUTOGATE_REQUIRE_SERVICES=1")
-        pytest.skip(text)
-
-
 @pytest.fixture
 def central(tmp_path):
-    _need_browser()
+    ui.need_browser()
     with ui.running_central(tmp_path) as running:  # the harness builds central as `serve` does
         yield running
 

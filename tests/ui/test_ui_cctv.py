@@ -13,7 +13,6 @@ under AUTOGATE_REQUIRE_SERVICES=1 (CI), where it fails.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -30,7 +29,6 @@ sys.path.insert(0, str(ROOT / "tests" / "cctv"))
 
 from cctv_support import PORTRAITS, clear_retained, walk_past  # noqa: E402
 
-REQUIRE = os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1"
 WAIT_S = 30  # the machine running the tests is shared and may be loaded
 
 
@@ -52,21 +50,6 @@ def portraits():
 @pytest.fixture(scope="module")
 def face_boxes(cctv_engine, portraits):
     return {name: cctv_engine.primary_face(image).box for name, image in portraits.items()}
-
-
-def _need_browser() -> None:
-    missing = []
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip)")
-    if ui.find_browser() is None:
-        missing.append("chromium + chromium-driver (apt)")
-    if missing:
-        text = "headless UI test needs " + ", ".join(missing)
-        if REQUIRE:
-            pytest.fail(text + " and AUTOGATE_REQUIRE_SERVICES=1")
-        pytest.skip(text)
 
 
 @contextmanager
@@ -112,7 +95,7 @@ def central_with_cctv(tmp: Path, broker):  # type: ignore[no-untyped-def]
 
 def test_an_alarm_from_a_camera_is_confirmed_and_its_it05_case_runs_to_the_end(
         tmp_path, _embedded_broker, cctv_engine, portraits, face_boxes):
-    _need_browser()
+    ui.need_browser()
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -67,6 +67,25 @@ HELD_TRAVELER = TravelerDocument(
 )
 
 
+
+def need_browser() -> None:
+    """Skip the calling test when Selenium or Chromium is missing; fail instead when
+    AUTOGATE_REQUIRE_SERVICES=1 (as CI sets it), so a CI machine without them cannot pass quietly."""
+    import pytest
+
+    missing = []
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("selenium (pip)")
+    if find_browser() is None:
+        missing.append("chromium + chromium-driver (apt)")
+    if missing:
+        text = "headless UI test needs " + ", ".join(missing)
+        if os.environ.get("AUTOGATE_REQUIRE_SERVICES") == "1":
+            pytest.fail(text + " and AUTOGATE_REQUIRE_SERVICES=1")
+        pytest.skip(text)
+
 def find_browser() -> tuple[str, str] | None:
     """(chromium, chromedriver) paths, or None when either is not installed."""
     browser = next((p for p in map(shutil.which, CHROMIUM_CANDIDATES) if p), None)
